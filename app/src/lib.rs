@@ -1,0 +1,60 @@
+//! The Medallion Playground UI: a thin Leptos layer over `medallion-core`.
+//!
+//! The app decides nothing about data; it asks core and shows the answer. Today it
+//! shows the product and the state of the browser's stores and SQL engine.
+
+#![cfg(target_arch = "wasm32")]
+
+mod status;
+
+use leptos::prelude::*;
+
+pub use status::{probe, EnvironmentStatus, StoreStatus};
+
+/// The OPFS directory and IndexedDB database the playground keeps its warehouse in.
+pub const WAREHOUSE_NAME: &str = "medallion";
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let status = LocalResource::new(probe);
+    view! {
+        <header class="masthead">
+            <h1>"Medallion Playground"</h1>
+            <p class="tagline">
+                "A lakehouse in your browser tab: incremental Bronze ingest, modular Silver "
+                "transforms and a dbt-compatible Gold star schema, stored as Delta Lake tables."
+            </p>
+        </header>
+        <main>
+            <section class="panel" aria-labelledby="environment-heading">
+                <h2 id="environment-heading">"Environment"</h2>
+                <Suspense fallback=|| view! { <p role="status">"Checking browser storage…"</p> }>
+                    {move || status.get().map(|status| view! { <StatusList status /> })}
+                </Suspense>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn StatusList(status: EnvironmentStatus) -> impl IntoView {
+    let rows = [status.storage, status.checkpoints, status.engine];
+    view! {
+        <ul class="status-list" data-testid="status">
+            {rows
+                .into_iter()
+                .map(|row| {
+                    let class = if row.available { "status ok" } else { "status down" };
+                    view! {
+                        <li class=class>
+                            <span class="status-name">{row.name}</span>
+                            ": "
+                            <span class="status-detail">{row.detail}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}

@@ -1,0 +1,117 @@
+//! What the browser offers: OPFS, IndexedDB and the SQL engine, each probed for real.
+
+use medallion_core::browser::{opfs_available, IndexedDbCheckpointStore, OpfsStorage};
+use medallion_core::checkpoint::CheckpointStore;
+use medallion_core::{engine, warehouse};
+
+use crate::WAREHOUSE_NAME;
+
+/// One line of the environment panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreStatus {
+    /// What is probed: "OPFS", "IndexedDB", "SQL engine".
+    pub name: &'static str,
+    /// Whether it works here.
+    pub available: bool,
+    /// What a user should know: "available, 0 tables", or the error.
+    pub detail: String,
+}
+
+/// The three probes together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentStatus {
+    /// Table storage (OPFS).
+    pub storage: StoreStatus,
+    /// Checkpoint storage (IndexedDB).
+    pub checkpoints: StoreStatus,
+    /// DataFusion.
+    pub engine: StoreStatus,
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+async fn probe_storage() -> StoreStatus {
+    let name = "OPFS";
+    if !opfs_available().await {
+        return StoreStatus {
+            name,
+            available: false,
+            detail: "not available in this browser".to_owned(),
+        };
+    }
+    let tables = match OpfsStorage::open(WAREHOUSE_NAME).await {
+        Ok(storage) => warehouse::list_tables(&storage).await,
+        Err(err) => Err(err),
+    };
+    match tables {
+        Ok(tables) => StoreStatus {
+            name,
+            available: true,
+            detail: format!("available, {}", plural(tables.len(), "table", "tables")),
+        },
+        Err(err) => StoreStatus {
+            name,
+            available: false,
+            detail: err.to_string(),
+        },
+    }
+}
+
+async fn probe_checkpoints() -> StoreStatus {
+    let name = "IndexedDB";
+    let streams = match IndexedDbCheckpointStore::open(WAREHOUSE_NAME).await {
+        Ok(store) => store.scan("").await,
+        Err(err) => Err(err),
+    };
+    match streams {
+        Ok(entries) => StoreStatus {
+            name,
+            available: true,
+            detail: format!(
+                "available, {}",
+                plural(entries.len(), "checkpoint entry", "checkpoint entries")
+            ),
+        },
+        Err(err) => StoreStatus {
+            name,
+            available: false,
+            detail: err.to_string(),
+        },
+    }
+}
+
+async fn probe_engine() -> StoreStatus {
+    let name = "SQL engine";
+    let session = engine::new_session();
+    let result = engine::query(
+        &session,
+        "SELECT count(*) AS n FROM (VALUES (1), (2), (3)) AS t(x) GROUP BY x % 2",
+    )
+    .await;
+    match result {
+        Ok(batches) => {
+            let groups: usize = batches.iter().map(|batch| batch.num_rows()).sum();
+            StoreStatus {
+                name,
+                available: groups == 2,
+                detail: format!("Apache DataFusion ready ({groups} groups from a test query)"),
+            }
+        }
+        Err(err) => StoreStatus {
+            name,
+            available: false,
+            detail: format!("Apache DataFusion failed: {err}"),
+        },
+    }
+}
+
+/// Probes OPFS, IndexedDB and DataFusion.
+pub async fn probe() -> EnvironmentStatus {
+    EnvironmentStatus {
+        storage: probe_storage().await,
+        checkpoints: probe_checkpoints().await,
+        engine: probe_engine().await,
+    }
+}

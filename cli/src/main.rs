@@ -1,0 +1,175 @@
+//! `medallion`: the playground's pipeline on the local filesystem.
+//!
+//! The command shapes follow dbt's CLI. Global options go before or after the
+//! subcommand. Exit codes: 0 on success, 1 when the work failed, 2 on bad usage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use medallion_core::landing::{land_file, FileFormat, LandOutcome};
+use medallion_core::storage::LocalFileSystem;
+use medallion_core::warehouse;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "medallion",
+    version,
+    about = "A medallion lakehouse on Delta Lake tables"
+)]
+struct Cli {
+    /// The store root, holding landing/, bronze/, silver/ and gold/.
+    #[arg(long, global = true, default_value = "./warehouse")]
+    warehouse: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Copy files into the landing zone (the entity comes from each file name).
+    Land {
+        /// Files or folders; folders are walked recursively.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Land every file as this entity instead.
+        #[arg(long)]
+        entity: Option<String>,
+    },
+    /// List the warehouse's tables.
+    Tables,
+}
+
+/// A failure, printed as one line naming the file and the problem.
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(err: E) -> Self {
+        Failure(err.to_string())
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let usage_error = err.use_stderr();
+            let _ = err.print();
+            return if usage_error {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let store = LocalFileSystem::new(&cli.warehouse)?;
+    match cli.command {
+        Command::Land { paths, entity } => land(&store, &paths, entity.as_deref()).await,
+        Command::Tables => {
+            for table in warehouse::list_tables(&store).await? {
+                println!("{table}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every file below `path`, with the path it gets inside `landing/<entity>/`.
+fn files_to_land(path: &Path) -> Result<Vec<(PathBuf, String)>, Failure> {
+    let metadata =
+        std::fs::metadata(path).map_err(|err| Failure(format!("{}: {err}", path.display())))?;
+    // Paths land relative to the folder above the one given (for a folder) or above the
+    // file's own folder (for a file), so batch_001/trips.csv and batch_002/trips.csv
+    // land as two files.
+    let above = |path: &Path| path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let base = if metadata.is_dir() {
+        above(path)
+    } else {
+        above(&above(path))
+    };
+    let mut found = Vec::new();
+    if metadata.is_dir() {
+        let mut pending = vec![path.to_path_buf()];
+        while let Some(folder) = pending.pop() {
+            let entries = std::fs::read_dir(&folder)
+                .map_err(|err| Failure(format!("{}: {err}", folder.display())))?;
+            for entry in entries {
+                let entry = entry.map_err(|err| Failure(format!("{}: {err}", folder.display())))?;
+                let entry_path = entry.path();
+                if entry_path.is_dir() {
+                    pending.push(entry_path);
+                } else {
+                    found.push(entry_path);
+                }
+            }
+        }
+        found.sort();
+    } else {
+        found.push(path.to_path_buf());
+    }
+    Ok(found
+        .into_iter()
+        .map(|file| {
+            let relative: Vec<String> = file
+                .strip_prefix(&base)
+                .unwrap_or(&file)
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            (file, relative.join("/"))
+        })
+        .collect())
+}
+
+async fn land(
+    store: &LocalFileSystem,
+    paths: &[PathBuf],
+    entity: Option<&str>,
+) -> Result<(), Failure> {
+    for path in paths {
+        let absolute = std::path::absolute(path)
+            .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
+        let walking_a_folder = absolute.is_dir();
+        for (file, relative) in files_to_land(&absolute)? {
+            let name = file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned());
+            let readable = name
+                .as_deref()
+                .and_then(FileFormat::from_file_name)
+                .is_some();
+            if walking_a_folder && !readable {
+                // A folder may hold notes and images beside the data; only data lands.
+                println!(
+                    "{:>9}  {} (not .csv, .ndjson or .parquet)",
+                    "skipped",
+                    file.display()
+                );
+                continue;
+            }
+            let data = std::fs::read(&file)
+                .map_err(|err| Failure(format!("{}: {err}", file.display())))?;
+            let outcome = land_file(store, &relative, entity, Bytes::from(data)).await?;
+            let verb = match &outcome {
+                LandOutcome::Landed { .. } => "landed",
+                LandOutcome::Unchanged { .. } => "unchanged",
+                LandOutcome::Replaced { .. } => "replaced",
+            };
+            println!("{verb:>9}  {}", outcome.path());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The `medallion` binary, run as a user runs it.
+
+use std::process::Command;
+
+fn medallion(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_medallion"))
+        .args(args)
+        .output()
+        .expect("run medallion")
+}
+
+#[test]
+fn land_copies_batches_into_the_landing_zone_keeping_folders_apart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    for batch in ["batch_001", "batch_002"] {
+        std::fs::create_dir_all(data.join(batch)).expect("mkdir");
+        std::fs::write(
+            data.join(batch).join("trips.csv"),
+            format!("trip_id\n{batch}\n"),
+        )
+        .expect("write");
+    }
+    std::fs::write(
+        data.join("batch_001").join("customers-part-2.ndjson"),
+        "{}\n",
+    )
+    .expect("write");
+    std::fs::write(data.join("README.md"), "# notes\n").expect("write");
+    let warehouse = dir.path().join("wh");
+    let warehouse = warehouse.to_str().expect("utf-8");
+
+    let out = medallion(&[
+        "land",
+        data.to_str().expect("utf-8"),
+        "--warehouse",
+        warehouse,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("landed  landing/trips/data/batch_001/trips.csv"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("landed  landing/trips/data/batch_002/trips.csv"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("landed  landing/customers/data/batch_001/customers-part-2.ndjson"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.trim_start().starts_with("skipped") && line.contains("README.md")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("landing/readme"), "{stdout}");
+    let landed = std::path::Path::new(warehouse).join("landing/trips/data/batch_002/trips.csv");
+    assert_eq!(
+        std::fs::read_to_string(landed).expect("read"),
+        "trip_id\nbatch_002\n"
+    );
+
+    let single = data.join("batch_002").join("trips.csv");
+    let out = medallion(&[
+        "--warehouse",
+        warehouse,
+        "land",
+        single.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("landed  landing/trips/batch_002/trips.csv")
+    );
+    let out = medallion(&[
+        "--warehouse",
+        warehouse,
+        "land",
+        single.to_str().expect("utf-8"),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("unchanged  landing/trips/batch_002/trips.csv"));
+}
+
+#[test]
+fn errors_are_one_line_naming_the_file_with_exit_code_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "x").expect("write");
+    let warehouse = dir.path().join("wh");
+    let out = medallion(&[
+        "land",
+        notes.to_str().expect("utf-8"),
+        "--warehouse",
+        warehouse.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("notes.txt: unsupported file type"),
+        "{stderr}"
+    );
+
+    let missing = dir.path().join("missing.csv");
+    let out = medallion(&[
+        "land",
+        missing.to_str().expect("utf-8"),
+        "--warehouse",
+        warehouse.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
+}
+
+#[test]
+fn bad_usage_exits_with_2() {
+    assert_eq!(medallion(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(medallion(&["land"]).status.code(), Some(2));
+    assert_eq!(medallion(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn tables_lists_nothing_in_a_new_warehouse() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = medallion(&["tables", "--warehouse", dir.path().to_str().expect("utf-8")]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+}

@@ -1,0 +1,115 @@
+//! The browser's storage, compiled only for wasm32.
+//!
+//! - [`OpfsStorage`], a [`Storage`](crate::storage::Storage) in the Origin Private File
+//!   System, one directory per path segment.
+//! - [`IndexedDbCheckpointStore`], a [`CheckpointStore`](crate::checkpoint::CheckpointStore)
+//!   in one IndexedDB object store, batches as readwrite transactions.
+//! - [`web_lock`]: the Web Locks API, which serialises atomic steps across tabs.
+//!
+//! Everything here works on the main thread and in a dedicated worker.
+
+mod indexeddb;
+mod opfs;
+pub mod web_lock;
+
+pub use indexeddb::IndexedDbCheckpointStore;
+pub use opfs::{opfs_available, OpfsStorage};
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The `name` of a DOMException (`"NotFoundError"`, `"QuotaExceededError"`), if `value` is one.
+pub(crate) fn dom_exception_name(value: &JsValue) -> Option<String> {
+    value
+        .dyn_ref::<web_sys::DomException>()
+        .map(|exception| exception.name())
+}
+
+/// A readable message for any JS error value.
+pub(crate) fn describe(value: &JsValue) -> String {
+    if let Some(exception) = value.dyn_ref::<web_sys::DomException>() {
+        return format!("{}: {}", exception.name(), exception.message());
+    }
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// The global `navigator.storage`, from a window or a worker.
+pub(crate) fn storage_manager() -> Result<web_sys::StorageManager, JsValue> {
+    let global = js_sys::global();
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        return Ok(window.navigator().storage());
+    }
+    if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        return Ok(worker.navigator().storage());
+    }
+    Err(JsValue::from_str("no window or worker global scope"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The conformance suites and the SQL smoke test, in headless Chromium.
+
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::checkpoint::{self, MemoryCheckpointStore};
+    use crate::storage::{self, MemoryStorage};
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn unique(name: &str) -> String {
+        format!("{name}-{}", js_sys::Math::random().to_bits())
+    }
+
+    #[wasm_bindgen_test]
+    async fn memory_storage_conforms_in_the_browser() {
+        storage::conformance::run_all(|| async {
+            let store = MemoryStorage::new();
+            (store.clone(), store)
+        })
+        .await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn opfs_storage_conforms() {
+        assert!(opfs_available().await, "headless Chromium offers OPFS");
+        storage::conformance::run_all(|| async {
+            let root = unique("conformance");
+            let first = OpfsStorage::open(&root).await.expect("open OPFS");
+            let second = OpfsStorage::open(&root).await.expect("reopen OPFS");
+            (first, second)
+        })
+        .await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn memory_checkpoint_store_conforms_in_the_browser() {
+        checkpoint::conformance::run_all(|| async {
+            let store = MemoryCheckpointStore::new();
+            (store.clone(), store)
+        })
+        .await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn indexeddb_checkpoint_store_conforms() {
+        checkpoint::conformance::run_all(|| async {
+            let name = unique("conformance");
+            let first = IndexedDbCheckpointStore::open(&name)
+                .await
+                .expect("open IndexedDB");
+            let second = IndexedDbCheckpointStore::open(&name)
+                .await
+                .expect("reopen IndexedDB");
+            (first, second)
+        })
+        .await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn datafusion_runs_group_by_and_window_functions() {
+        crate::engine::smoke::group_by_and_window_function().await;
+    }
+}

@@ -1,0 +1,35 @@
+//! # Medallion core
+//!
+//! The lakehouse that runs the same way in a browser tab and on a laptop. This crate
+//! knows nothing of the browser: every byte it reads or writes goes through two small
+//! traits, and each platform plugs in its own implementations.
+//!
+//! The modules, in the order data meets them:
+//!
+//! - [`storage`]: the object store every table and landing file lives in
+//!   ([`storage::Storage`]): get, ranged get, put, put-if-absent (the atomic step of a
+//!   Delta commit), list by prefix, delete. Implementations: [`storage::MemoryStorage`],
+//!   [`storage::LocalFileSystem`] (native) and `browser::OpfsStorage` (wasm32).
+//! - [`checkpoint`]: the small transactional key-value store that streaming checkpoints
+//!   and incremental state live in ([`checkpoint::CheckpointStore`]). Implementations:
+//!   [`checkpoint::MemoryCheckpointStore`], [`checkpoint::FileCheckpointStore`] (native)
+//!   and `browser::IndexedDbCheckpointStore` (wasm32).
+//! - [`engine`]: the Apache DataFusion session every SQL query runs in, configured the
+//!   same way natively and in the browser (one partition, no threads).
+//! - [`landing`]: where dropped files wait: `landing/<entity>/…`, the entity taken
+//!   from the file name.
+//! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
+//!   `<layer>/<name>/` for the bronze, silver and gold layers.
+//! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
+
+pub mod checkpoint;
+pub mod engine;
+pub mod landing;
+pub mod storage;
+pub mod warehouse;
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+
+mod maybe_send;
+pub use maybe_send::MaybeSendSync;

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every tool the project needs, each only when it is missing or has
+# the wrong version. Safe to run repeatedly; the serve and test scripts call it.
+set -euo pipefail
+
+WASM_BINDGEN_VERSION=0.2.130
+TRUNK_VERSION=0.21.14
+
+log() { printf '[ensure-tools] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages: clang (zstd-sys compiles C even for wasm32), chromium and
+# its driver (headless browser tests), python venv support (interop tests).
+need_apt=()
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The wasm target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli, pinned to the crate's version (trunk and the test runner
+# refuse a mismatch). No --locked: its lockfile names a crate the registry lacks.
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
+  log "cargo install wasm-bindgen-cli ${WASM_BINDGEN_VERSION}"
+  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+# trunk 0.21 (0.22 needs a newer rustc).
+if ! trunk --version 2>/dev/null | grep -q " ${TRUNK_VERSION}\$"; then
+  log "cargo install trunk ${TRUNK_VERSION}"
+  cargo install trunk --version "${TRUNK_VERSION}" --locked --force
+fi
+
+# npm packages (playwright-core) from the committed lockfile.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$root/package-lock.json" ]; then
+  if [ ! -d "$root/node_modules/playwright-core" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    log "npm ci"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

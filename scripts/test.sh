@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, installing whatever is missing first:
+#   1. native tests (cargo test --workspace);
+#   2. the core's and the app's wasm tests in headless Chromium;
+#   3. end-to-end tests: playwright-core drives Chromium against the built app.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/env.sh
+bash scripts/ensure-tools.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+
+step "formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p medallion-core -p medallion-app --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "native tests"
+cargo test --workspace
+
+step "wasm tests in headless Chromium"
+export CHROMEDRIVER=/usr/bin/chromedriver
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$root/scripts/webdriver.json"
+export WASM_BINDGEN_TEST_TIMEOUT=600
+cargo test --target wasm32-unknown-unknown -p medallion-core -p medallion-app
+
+step "building the app"
+trunk build
+
+step "end-to-end tests in headless Chromium"
+mkdir -p test-artifacts
+node --test tests/e2e/
+
+printf '\nAll suites passed in %ss.\n' "$((SECONDS - started))"
