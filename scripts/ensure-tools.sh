@@ -51,3 +51,11 @@ if [ -f "$root/package-lock.json" ]; then
     (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+
+# Python with delta-rs (deltalake) and pyarrow, for the Delta interop tests.
+venv="${MEDALLION_VENV:-$HOME/.cache/medallion/venv}"
+if ! "$venv/bin/python" -c 'import deltalake, pyarrow' >/dev/null 2>&1; then
+  log "python venv with deltalake and pyarrow in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "deltalake==1.6.*" "pyarrow==26.*"
+fi

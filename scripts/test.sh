@@ -17,7 +17,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p medallion-core -p medallion-app --all-targets --target wasm32-unknown-unknown -- -D warnings
 
-step "native tests"
+step "native tests (with Delta interop against delta-rs)"
+export MEDALLION_PYTHON="${MEDALLION_VENV:-$HOME/.cache/medallion/venv}/bin/python"
 cargo test --workspace
 
 step "wasm tests in headless Chromium"

@@ -14,6 +14,8 @@
 //!   and incremental state live in ([`checkpoint::CheckpointStore`]). Implementations:
 //!   [`checkpoint::MemoryCheckpointStore`], [`checkpoint::FileCheckpointStore`] (native)
 //!   and `browser::IndexedDbCheckpointStore` (wasm32).
+//! - [`delta`]: Delta Lake tables on a [`storage::Storage`]: the log, snapshots,
+//!   append, overwrite, delete, merge, time travel, checkpoints and vacuum.
 //! - [`engine`]: the Apache DataFusion session every SQL query runs in, configured the
 //!   same way natively and in the browser (one partition, no threads).
 //! - [`landing`]: where dropped files wait: `landing/<entity>/…`, the entity taken
@@ -23,6 +25,7 @@
 //! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
 
 pub mod checkpoint;
+pub mod delta;
 pub mod engine;
 pub mod landing;
 pub mod storage;
@@ -32,4 +35,5 @@ pub mod warehouse;
 pub mod browser;
 
 mod maybe_send;
+mod send_bridge;
 pub use maybe_send::MaybeSendSync;

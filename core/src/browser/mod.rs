@@ -109,6 +109,14 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    async fn delta_tables_live_in_opfs() {
+        let storage = OpfsStorage::open(&unique("delta"))
+            .await
+            .expect("open OPFS");
+        crate::delta::scenario::table_lifecycle(std::sync::Arc::new(storage)).await;
+    }
+
+    #[wasm_bindgen_test]
     async fn datafusion_runs_group_by_and_window_functions() {
         crate::engine::smoke::group_by_and_window_function().await;
     }

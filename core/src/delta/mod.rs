@@ -1,0 +1,121 @@
+//! Delta Lake tables on any [`Storage`](crate::storage::Storage): reader version 1,
+//! writer version 2 of the protocol (PROTOCOL.md in delta-io/delta).
+//!
+//! A table at `<root>/` is Parquet data files plus `<root>/_delta_log/`, where commit
+//! `N` is the file `%020d.json` of one action per line. A [`Snapshot`] is the log
+//! replayed up to a version: the newest Parquet checkpoint at or below it, then the
+//! JSON commits after it. Every write is one commit, made atomic by
+//! `Storage::put_if_absent` on the next version's file: of two writers, one wins and
+//! the other re-reads, retrying only when the two cannot conflict (append after
+//! append).
+//!
+//! - [`actions`]: the log's actions.
+//! - [`schema`]: Delta's JSON schema and Arrow's.
+//! - [`FileStats`]: per-file min, max and null counts, used to skip files.
+//! - [`DeltaTable`]: create, append, overwrite, delete, merge, history, time travel,
+//!   checkpoints and vacuum.
+
+pub mod actions;
+mod checkpoint;
+mod log;
+mod parquet_io;
+#[cfg(test)]
+pub(crate) mod scenario;
+pub mod schema;
+mod stats;
+mod table;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use log::{HistoryEntry, Snapshot};
+pub use stats::{compare_values, FileStats};
+pub use table::{
+    CommitOutcome, DeltaTable, MergeMetrics, MergeOptions, TableOptions, VacuumOutcome,
+    WriteMetrics, WriteOptions, DEFAULT_RETENTION_MS,
+};
+
+use crate::storage::StorageError;
+
+/// Why a table operation failed. Every variant names the table or file it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum DeltaError {
+    /// The store failed (missing data file, quota, permission).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// There is no `_delta_log` at the root.
+    #[error("{table}: not a Delta table (no _delta_log)")]
+    NotATable { table: String },
+    /// `create` found a table already there.
+    #[error("{table}: a Delta table already exists here")]
+    AlreadyExists { table: String },
+    /// A commit file could not be parsed.
+    #[error("{table}: commit {version} is corrupt at line {line}: {detail}")]
+    CorruptCommit {
+        table: String,
+        version: i64,
+        line: usize,
+        detail: String,
+    },
+    /// A checkpoint or `_last_checkpoint` could not be read.
+    #[error("{table}: checkpoint {version} is corrupt: {detail}")]
+    CorruptCheckpoint {
+        table: String,
+        version: i64,
+        detail: String,
+    },
+    /// The log skips a version: the table cannot be reconstructed.
+    #[error("{table}: the log is missing commit {version}")]
+    MissingCommit { table: String, version: i64 },
+    /// The log has no protocol or metadata action.
+    #[error("{table}: the log has no {action} action up to version {version}")]
+    IncompleteLog {
+        table: String,
+        version: i64,
+        action: &'static str,
+    },
+    /// The table needs a newer reader or writer than this one.
+    #[error("{table}: needs reader version {min_reader_version} and writer version {min_writer_version} (features {features:?}); this implementation supports reader 1 and writer 2")]
+    UnsupportedProtocol {
+        table: String,
+        min_reader_version: i32,
+        min_writer_version: i32,
+        features: Vec<String>,
+    },
+    /// Time travel to a version the log does not hold.
+    #[error("{table}: version {version} does not exist (latest is {latest})")]
+    VersionNotFound {
+        table: String,
+        version: i64,
+        latest: i64,
+    },
+    /// Time travel to before the first commit.
+    #[error("{table}: no version exists at or before timestamp {timestamp_ms} ms")]
+    TimestampTooEarly { table: String, timestamp_ms: i64 },
+    /// Another writer committed something this commit conflicts with.
+    #[error("{table}: concurrent commit {version} conflicts with this {operation}: {detail}")]
+    Conflict {
+        table: String,
+        version: i64,
+        operation: String,
+        detail: String,
+    },
+    /// Data does not fit the table's schema.
+    #[error("{table}: schema mismatch: {detail}")]
+    Schema { table: String, detail: String },
+    /// A merge source holds the same key twice.
+    #[error("{table}: the merge source has key {key} more than once")]
+    DuplicateMergeKey { table: String, key: String },
+    /// A predicate could not be parsed or evaluated.
+    #[error("{table}: invalid predicate {predicate:?}: {detail}")]
+    Predicate {
+        table: String,
+        predicate: String,
+        detail: String,
+    },
+    /// A Parquet file could not be written or read.
+    #[error("{file}: parquet: {detail}")]
+    Parquet { file: String, detail: String },
+}
+
+/// Result of a table operation.
+pub type DeltaResult<T, E = DeltaError> = Result<T, E>;
