@@ -4,8 +4,11 @@
 //! a single partition and every operator runs inside the calling future. Natively the
 //! session uses one partition per core and expects a tokio runtime.
 
+use std::sync::Arc;
+
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::error::Result as DataFusionResult;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::error::{DataFusionError, Result as DataFusionResult};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 /// A DataFusion session configured for the current platform.
@@ -26,6 +29,30 @@ fn target_partitions() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
+}
+
+/// Registers `table` as `<schema>.<name>` (for example `silver.trips`), creating the
+/// schema in the default catalog if needed.
+pub fn register_table(
+    session: &SessionContext,
+    schema: &str,
+    name: &str,
+    table: Arc<dyn TableProvider>,
+) -> DataFusionResult<()> {
+    let catalog = session
+        .catalog("datafusion")
+        .ok_or_else(|| DataFusionError::Internal("the default catalog is missing".to_owned()))?;
+    let provider = match catalog.schema(schema) {
+        Some(existing) => existing,
+        None => {
+            let created: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+            catalog.register_schema(schema, created.clone())?;
+            created
+        }
+    };
+    provider.deregister_table(name)?;
+    provider.register_table(name.to_owned(), table)?;
+    Ok(())
 }
 
 /// Runs one SQL statement and collects its result.

@@ -44,3 +44,31 @@ impl<F: Future + Unpin> Future for AssertSend<F> {
         Pin::new(&mut self.0).poll(cx)
     }
 }
+
+/// Boxes a storage stream as the `Send` stream third-party traits ask for.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn boxed_send_stream<'a, T>(
+    stream: impl futures::Stream<Item = T> + Send + 'a,
+) -> futures::stream::BoxStream<'a, T> {
+    Box::pin(stream)
+}
+
+/// Boxes a storage stream as the `Send` stream third-party traits ask for.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn boxed_send_stream<'a, T>(
+    stream: impl futures::Stream<Item = T> + 'a,
+) -> futures::stream::BoxStream<'a, T> {
+    Box::pin(AssertSend(Box::pin(stream)))
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<S: futures::Stream + Unpin> futures::Stream for AssertSend<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_next(cx)
+    }
+}

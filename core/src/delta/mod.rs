@@ -14,11 +14,14 @@
 //! - [`FileStats`]: per-file min, max and null counts, used to skip files.
 //! - [`DeltaTable`]: create, append, overwrite, delete, merge, history, time travel,
 //!   checkpoints and vacuum.
+//! - [`DeltaTableProvider`]: one version of a table in DataFusion SQL, skipping files
+//!   by their statistics.
 
 pub mod actions;
 mod checkpoint;
 mod log;
 mod parquet_io;
+mod provider;
 #[cfg(test)]
 pub(crate) mod scenario;
 pub mod schema;
@@ -28,6 +31,7 @@ mod table;
 mod tests;
 
 pub use log::{HistoryEntry, Snapshot};
+pub use provider::DeltaTableProvider;
 pub use stats::{compare_values, FileStats};
 pub use table::{
     CommitOutcome, DeltaTable, MergeMetrics, MergeOptions, TableOptions, VacuumOutcome,

@@ -92,6 +92,34 @@ pub(crate) async fn table_lifecycle(storage: Arc<dyn Storage>) {
         operations,
         ["DELETE", "MERGE", "WRITE", "WRITE", "CREATE TABLE"]
     );
+
+    // SQL over the latest version; the filter skips files by their statistics.
+    let provider = DeltaTableProvider::new(table.clone(), latest.clone());
+    let pruned = provider
+        .files_for(&[datafusion::prelude::col("trip_id").gt_eq(datafusion::prelude::lit(5_i64))]);
+    assert_eq!(pruned.len(), 1, "only the merged file holds trip_id >= 5");
+    let session = crate::engine::new_session();
+    crate::engine::register_table(&session, "silver", "trips", Arc::new(provider))
+        .expect("register");
+    let result = crate::engine::query(
+        &session,
+        "SELECT city, count(*) AS trips, sum(fare) AS revenue FROM silver.trips \
+         WHERE trip_id >= 3 GROUP BY city ORDER BY city",
+    )
+    .await
+    .expect("query");
+    let formatted = arrow::util::pretty::pretty_format_batches(&result)
+        .expect("format")
+        .to_string();
+    assert!(
+        formatted.contains("| Boston | 3     | 19.0    |"),
+        "{formatted}"
+    );
+    assert!(
+        formatted.contains("| NYC    | 1     | 10.0    |"),
+        "{formatted}"
+    );
+
     let vacuumed = table.vacuum(0, false).await.expect("vacuum");
     assert_eq!(
         vacuumed.files.len(),

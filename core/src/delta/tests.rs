@@ -582,9 +582,9 @@ fn corrupt_logs_give_clear_errors_and_nothing_is_overwritten() {
     ));
 }
 
-#[test]
-fn table_lifecycle_on_the_filesystem() {
+#[tokio::test]
+async fn table_lifecycle_on_the_filesystem() {
     let dir = tempfile::tempdir().expect("temp dir");
     let storage = crate::storage::LocalFileSystem::new(dir.path()).expect("open");
-    block_on(super::scenario::table_lifecycle(Arc::new(storage)));
+    super::scenario::table_lifecycle(Arc::new(storage)).await;
 }
