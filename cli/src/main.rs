@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
+use medallion_core::delta::DeltaTable;
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::storage::LocalFileSystem;
 use medallion_core::warehouse;
@@ -40,6 +45,22 @@ enum Command {
     },
     /// List the warehouse's tables.
     Tables,
+    /// Print a table's rows, e.g. `gold/fact_trips`, `bronze/trips`.
+    Show {
+        /// The table, as `<layer>/<name>`.
+        table: String,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Time travel: the table as of this version.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Print a table's Delta history, newest commit first.
+    History {
+        /// The table, as `<layer>/<name>`.
+        table: String,
+    },
 }
 
 /// A failure, printed as one line naming the file and the problem.
@@ -84,7 +105,77 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Show {
+            table,
+            limit,
+            version,
+        } => show(store, &table, limit, version).await,
+        Command::History { table } => history(store, &table).await,
     }
+}
+
+async fn show(
+    store: LocalFileSystem,
+    name: &str,
+    limit: usize,
+    version: Option<i64>,
+) -> Result<(), Failure> {
+    let table = DeltaTable::new(Arc::new(store), name);
+    let snapshot = match version {
+        Some(version) => table.snapshot_at(version).await?,
+        None => table.snapshot().await?,
+    };
+    let mut shown = Vec::new();
+    let mut rows = 0;
+    for add in snapshot.files() {
+        if rows >= limit {
+            break;
+        }
+        let batch = table.read_file(&snapshot, add).await?;
+        let take = batch.num_rows().min(limit - rows);
+        rows += take;
+        shown.push(batch.slice(0, take));
+    }
+    if shown.is_empty() {
+        shown.push(RecordBatch::new_empty(snapshot.schema().clone()));
+    }
+    println!("{}", pretty_format_batches(&shown)?);
+    let total = snapshot
+        .num_records()
+        .map(|total| total.to_string())
+        .unwrap_or_else(|| "?".to_owned());
+    println!(
+        "{name} at version {}: {rows} of {total} rows shown",
+        snapshot.version()
+    );
+    Ok(())
+}
+
+async fn history(store: LocalFileSystem, name: &str) -> Result<(), Failure> {
+    let table = DeltaTable::new(Arc::new(store), name);
+    for entry in table.history().await? {
+        let time = chrono::DateTime::from_timestamp_millis(entry.timestamp_ms)
+            .map(|time| time.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
+            .unwrap_or_default();
+        let metrics = entry
+            .operation_metrics
+            .iter()
+            .map(|(key, value)| {
+                format!(
+                    "{key}={}",
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        println!(
+            "{:>5}  {time}  {:<14} {metrics}",
+            entry.version, entry.operation
+        );
+    }
+    Ok(())
 }
 
 /// Every file below `path`, with the path it gets inside `landing/<entity>/`.

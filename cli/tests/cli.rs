@@ -133,3 +133,81 @@ fn tables_lists_nothing_in_a_new_warehouse() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn show_and_history_read_delta_tables_with_time_travel() {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use medallion_core::delta::{DeltaTable, TableOptions, WriteOptions};
+    use medallion_core::storage::LocalFileSystem;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "trip_id",
+        DataType::Int64,
+        true,
+    )]));
+    let table = DeltaTable::new(
+        Arc::new(LocalFileSystem::new(dir.path()).expect("store")),
+        "silver/trips",
+    );
+    futures::executor::block_on(async {
+        table
+            .create(&schema, TableOptions::default())
+            .await
+            .expect("create");
+        for ids in [vec![1, 2], vec![3]] {
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(ids))])
+                .expect("batch");
+            table
+                .append(&[batch], WriteOptions::default())
+                .await
+                .expect("append");
+        }
+    });
+    let warehouse = dir.path().to_str().expect("utf-8");
+
+    let out = medallion(&["--warehouse", warehouse, "show", "silver/trips"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("silver/trips at version 2: 3 of 3 rows shown"),
+        "{stdout}"
+    );
+
+    let out = medallion(&[
+        "--warehouse",
+        warehouse,
+        "show",
+        "silver/trips",
+        "--version",
+        "1",
+        "--limit",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("at version 1: 1 of 2 rows shown"),
+        "{stdout}"
+    );
+
+    let out = medallion(&["--warehouse", warehouse, "history", "silver/trips"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let operations: Vec<&str> = stdout
+        .lines()
+        .map(|line| line.split_whitespace().nth(4).unwrap_or(""))
+        .collect();
+    assert_eq!(operations, ["WRITE", "WRITE", "CREATE"], "{stdout}");
+    assert!(stdout.contains("numOutputRows=1"), "{stdout}");
+
+    let out = medallion(&["--warehouse", warehouse, "show", "gold/missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gold/missing: not a Delta table"));
+}

@@ -588,3 +588,54 @@ async fn table_lifecycle_on_the_filesystem() {
     let storage = crate::storage::LocalFileSystem::new(dir.path()).expect("open");
     super::scenario::table_lifecycle(Arc::new(storage)).await;
 }
+
+#[test]
+fn merge_on_a_composite_key_matches_on_every_column() {
+    let (_, table) = new_table();
+    block_on(table.append(
+        &[trips(&[
+            (Some(1), "NYC", 1.0),
+            (Some(1), "LA", 2.0),
+            (Some(2), "NYC", 3.0),
+        ])],
+        WriteOptions::default(),
+    ))
+    .expect("append");
+    let options = MergeOptions {
+        keys: vec!["trip_id".into(), "city".into()],
+        ..Default::default()
+    };
+    let outcome = block_on(table.merge(
+        &[trips(&[(Some(1), "LA", 20.0), (Some(2), "LA", 30.0)])],
+        options.clone(),
+    ))
+    .expect("merge");
+    assert_eq!(
+        (outcome.metrics.rows_updated, outcome.metrics.rows_inserted),
+        (1, 1)
+    );
+    assert_eq!(
+        rows(&table, &latest(&table)),
+        vec![
+            (Some(1), Some("LA".into()), Some(20.0)),
+            (Some(1), Some("NYC".into()), Some(1.0)),
+            (Some(2), Some("LA".into()), Some(30.0)),
+            (Some(2), Some("NYC".into()), Some(3.0)),
+        ]
+    );
+    // A null in one key column never matches, and is not a duplicate of another null.
+    let nulls = RecordBatch::try_new(
+        trips_schema(),
+        vec![
+            Arc::new(Int64Array::from(vec![Some(1), Some(1)])),
+            Arc::new(StringArray::from(vec![None::<&str>, None])),
+            Arc::new(Float64Array::from(vec![5.0, 6.0])),
+        ],
+    )
+    .expect("batch");
+    let outcome = block_on(table.merge(&[nulls], options)).expect("merge nulls");
+    assert_eq!(
+        (outcome.metrics.rows_updated, outcome.metrics.rows_inserted),
+        (0, 2)
+    );
+}
