@@ -26,9 +26,8 @@ use web_sys::{
 use super::{describe, dom_exception_name, storage_manager, web_lock};
 use crate::storage::{
     check_range, validate_path, validate_prefix, ObjectMeta, Storage, StorageError, StorageResult,
+    TEMP_PREFIX,
 };
-
-const TEMP_PREFIX: &str = ".tmp-";
 
 /// Whether this browser offers OPFS (`navigator.storage.getDirectory()` works).
 pub async fn opfs_available() -> bool {
@@ -116,15 +115,6 @@ impl OpfsStorage {
             Some((folders, file)) => (Some(folders), file),
             None => (None, path),
         };
-        if path
-            .split('/')
-            .any(|segment| segment.starts_with(TEMP_PREFIX))
-        {
-            return Err(StorageError::InvalidPath {
-                path: path.to_owned(),
-                reason: "segments starting with '.tmp-' are reserved",
-            });
-        }
         let mut directory = self.root.clone();
         for segment in folders.into_iter().flat_map(|folders| folders.split('/')) {
             directory = child_directory(&directory, segment, create, path).await?;

@@ -212,3 +212,23 @@ where
         .collect();
     assert_eq!(winners.len(), 1, "{results:?}");
 }
+
+/// Runs the suite and the thread race natively, on stores opened by `open` in fresh
+/// folders; two handles opened on one folder must see the same entries.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn run_in_folders<S, F>(open: F)
+where
+    S: CheckpointStore + 'static,
+    F: Fn(&std::path::Path) -> S,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut round = 0;
+    futures::executor::block_on(run_all(|| {
+        round += 1;
+        let root = dir.path().join(format!("store-{round}"));
+        let pair = (open(&root), open(&root));
+        async move { pair }
+    }));
+    let race = dir.path().join("race");
+    threads_race_put_if_absent((0..8).map(|_| open(&race)).collect());
+}

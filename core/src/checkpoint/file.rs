@@ -298,27 +298,7 @@ mod tests {
 
     #[test]
     fn conforms() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().to_path_buf();
-        let mut round = 0;
-        futures::executor::block_on(conformance::run_all(|| {
-            round += 1;
-            let root = root.join(format!("store-{round}"));
-            async move {
-                let first = FileCheckpointStore::open(&root).expect("open");
-                let second = FileCheckpointStore::open(&root).expect("reopen");
-                (first, second)
-            }
-        }));
-    }
-
-    #[test]
-    fn threads_racing_put_if_absent_have_one_winner() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let handles = (0..8)
-            .map(|_| FileCheckpointStore::open(dir.path()).expect("open"))
-            .collect();
-        conformance::threads_race_put_if_absent(handles);
+        conformance::run_in_folders(|root| FileCheckpointStore::open(root).expect("open"));
     }
 
     #[test]

@@ -217,7 +217,7 @@ async fn delete_is_idempotent(a: &impl Storage) {
 }
 
 async fn invalid_paths_are_rejected(a: &impl Storage) {
-    for path in ["", "/abs", "a//b", "a/../b"] {
+    for path in ["", "/abs", "a//b", "a/../b", "a/.tmp-x"] {
         assert!(
             matches!(
                 a.put(path, Bytes::new()).await,
@@ -264,4 +264,24 @@ where
     assert!(results
         .iter()
         .all(|r| matches!(r, Ok(_) | Err(StorageError::AlreadyExists { .. }))));
+}
+
+/// Runs the suite and the thread race natively, on stores opened by `open` in fresh
+/// folders; two handles opened on one folder must see the same objects.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn run_in_folders<S, F>(open: F)
+where
+    S: Storage + 'static,
+    F: Fn(&std::path::Path) -> S,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut round = 0;
+    futures::executor::block_on(run_all(|| {
+        round += 1;
+        let root = dir.path().join(format!("store-{round}"));
+        let pair = (open(&root), open(&root));
+        async move { pair }
+    }));
+    let race = dir.path().join("race");
+    threads_race_put_if_absent((0..8).map(|_| open(&race)).collect());
 }

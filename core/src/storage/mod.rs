@@ -123,8 +123,12 @@ pub trait Storage: MaybeSendSync + fmt::Debug {
     }
 }
 
+/// Names starting with this are a store's temporary files, invisible to `list`.
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
+
 /// Checks that `path` is a relative, `/`-separated object path with no empty, `.` or
-/// `..` segments and no control characters.
+/// `..` segments, no control characters, and no segment starting with `.tmp-` (the
+/// stores' temporary files).
 pub fn validate_path(path: &str) -> StorageResult<()> {
     let invalid = |reason| {
         Err(StorageError::InvalidPath {
@@ -145,6 +149,9 @@ pub fn validate_path(path: &str) -> StorageResult<()> {
         match segment {
             "" => return invalid("has an empty segment"),
             "." | ".." => return invalid("has a '.' or '..' segment"),
+            reserved if reserved.starts_with(TEMP_PREFIX) => {
+                return invalid("segments starting with '.tmp-' are reserved")
+            }
             _ => {}
         }
     }
@@ -197,7 +204,9 @@ mod tests {
         ] {
             assert_eq!(validate_path(good), Ok(()), "{good}");
         }
-        for bad in ["", "/a", "a//b", "a/", "a/../b", "./a", "a\\b", "a\nb"] {
+        for bad in [
+            "", "/a", "a//b", "a/", "a/../b", "./a", "a\\b", "a\nb", "a/.tmp-1",
+        ] {
             assert!(
                 matches!(validate_path(bad), Err(StorageError::InvalidPath { .. })),
                 "{bad:?} should be rejected"
