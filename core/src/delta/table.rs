@@ -408,48 +408,56 @@ impl DeltaTable {
         }
     }
 
-    /// The table schema after taking in `incoming`: the same, or with its new columns
-    /// appended when `merge_schema`; an error for a column the table cannot take.
-    fn evolved_schema(
+    /// The schema for writing `batches`: the table's, or with the batches' new columns
+    /// appended (and the `metaData` action that records them) when `merge_schema`. A
+    /// column the table cannot take is an error.
+    fn evolve(
         &self,
         snapshot: &Snapshot,
-        incoming: &Schema,
+        batches: &[RecordBatch],
         merge_schema: bool,
-    ) -> DeltaResult<Option<SchemaRef>> {
+    ) -> DeltaResult<(SchemaRef, Option<Action>)> {
         let mut fields: Vec<Field> = snapshot
             .schema
             .fields()
             .iter()
             .map(|f| f.as_ref().clone())
             .collect();
-        let mut added = Vec::new();
-        for field in incoming.fields() {
-            let stored = schema::storage_type(field.data_type())
-                .map_err(|detail| self.schema_error(detail))?;
-            match snapshot.schema.field_with_name(field.name()) {
-                Ok(existing) => {
-                    if !arrow::compute::can_cast_types(&stored, existing.data_type()) {
-                        return Err(self.schema_error(format!(
-                            "column {} is {} in the data but {} in the table",
-                            field.name(),
-                            stored,
-                            existing.data_type()
-                        )));
+        let known = fields.len();
+        for batch in batches {
+            for field in batch.schema().fields() {
+                let stored = schema::storage_type(field.data_type())
+                    .map_err(|detail| self.schema_error(detail))?;
+                match fields
+                    .iter()
+                    .find(|existing| existing.name() == field.name())
+                {
+                    Some(existing) => {
+                        if !arrow::compute::can_cast_types(&stored, existing.data_type()) {
+                            return Err(self.schema_error(format!(
+                                "column {} is {} in the data but {} in the table",
+                                field.name(),
+                                stored,
+                                existing.data_type()
+                            )));
+                        }
                     }
-                }
-                Err(_) if merge_schema => {
-                    added.push(field.name().clone());
-                    fields.push(Field::new(field.name(), stored, true));
-                }
-                Err(_) => {
-                    return Err(self.schema_error(format!(
-                        "column {} is not in the table (write with merge_schema to add it)",
-                        field.name()
-                    )))
+                    None if merge_schema => fields.push(Field::new(field.name(), stored, true)),
+                    None => {
+                        return Err(self.schema_error(format!(
+                            "column {} is not in the table (write with merge_schema to add it)",
+                            field.name()
+                        )))
+                    }
                 }
             }
         }
-        Ok((!added.is_empty()).then(|| Arc::new(Schema::new(fields))))
+        if fields.len() == known {
+            return Ok((snapshot.schema.clone(), None));
+        }
+        let evolved = Arc::new(Schema::new(fields));
+        let metadata = self.metadata_with_schema(snapshot, &evolved)?;
+        Ok((evolved, Some(Action::Metadata(metadata))))
     }
 
     fn metadata_with_schema(&self, snapshot: &Snapshot, schema: &Schema) -> DeltaResult<Metadata> {
@@ -599,18 +607,8 @@ impl DeltaTable {
     ) -> DeltaResult<CommitOutcome> {
         let snapshot = self.snapshot().await?;
         snapshot.check_writable()?;
-        let mut actions = Vec::new();
-        let mut schema = snapshot.schema.clone();
-        if let Some(first) = batches.first() {
-            if let Some(evolved) =
-                self.evolved_schema(&snapshot, &first.schema(), options.merge_schema)?
-            {
-                actions.push(Action::Metadata(
-                    self.metadata_with_schema(&snapshot, &evolved)?,
-                ));
-                schema = evolved;
-            }
-        }
+        let (schema, metadata) = self.evolve(&snapshot, batches, options.merge_schema)?;
+        let mut actions: Vec<Action> = metadata.into_iter().collect();
         let (adds, rows) = self
             .write_data(&schema, &snapshot.metadata.partition_columns, batches)
             .await?;
@@ -739,18 +737,8 @@ impl DeltaTable {
         if options.keys.is_empty() {
             return Err(self.schema_error("a merge needs at least one key column"));
         }
-        let mut actions = Vec::new();
-        let mut schema = snapshot.schema.clone();
-        if let Some(first) = source.first() {
-            if let Some(evolved) =
-                self.evolved_schema(&snapshot, &first.schema(), options.merge_schema)?
-            {
-                actions.push(Action::Metadata(
-                    self.metadata_with_schema(&snapshot, &evolved)?,
-                ));
-                schema = evolved;
-            }
-        }
+        let (schema, metadata) = self.evolve(&snapshot, source, options.merge_schema)?;
+        let mut actions: Vec<Action> = metadata.into_iter().collect();
         for key in &options.keys {
             if schema.index_of(key).is_err() {
                 return Err(self.schema_error(format!("merge key {key} is not in the table")));

@@ -325,6 +325,12 @@ fn schema_evolution_adds_nullable_columns() {
         block_on(table.append(std::slice::from_ref(&batch), WriteOptions::default())),
         Err(DeltaError::Schema { .. })
     ));
+    // A new column in a later batch of the same write is caught too, not dropped.
+    let mixed = [trips(&[(Some(3), "NYC", 1.0)]), batch.clone()];
+    assert!(matches!(
+        block_on(table.append(&mixed, WriteOptions::default())),
+        Err(DeltaError::Schema { .. })
+    ));
     block_on(table.append(
         std::slice::from_ref(&batch),
         WriteOptions {
