@@ -14,6 +14,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use medallion_core::delta::DeltaTable;
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
+use medallion_core::sample::{self, SampleFormat, SampleSpec};
 use medallion_core::storage::LocalFileSystem;
 use medallion_core::warehouse;
 
@@ -34,6 +35,24 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Generate the Uber-like sample dataset, deterministically, at any scale.
+    Gen {
+        /// How many trips.
+        #[arg(long)]
+        trips: usize,
+        /// The seed: the same seed writes the same bytes.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Split into this many folders batch_001 … batch_00K.
+        #[arg(long)]
+        batches: Option<usize>,
+        /// csv, ndjson, parquet or mixed.
+        #[arg(long, default_value = "mixed")]
+        format: SampleFormat,
+    },
     /// Copy files into the landing zone (the entity comes from each file name).
     Land {
         /// Files or folders; folders are walked recursively.
@@ -96,11 +115,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let store = LocalFileSystem::new(&cli.warehouse)?;
+    // Opened only by the commands that use it: `gen` touches no warehouse.
+    let warehouse = || LocalFileSystem::new(&cli.warehouse);
     match cli.command {
-        Command::Land { paths, entity } => land(&store, &paths, entity.as_deref()).await,
+        Command::Land { paths, entity } => land(&warehouse()?, &paths, entity.as_deref()).await,
+        Command::Gen {
+            trips,
+            seed,
+            out,
+            batches,
+            format,
+        } => {
+            let spec = SampleSpec {
+                trips,
+                seed,
+                batches,
+                format,
+            };
+            write_sample(&spec, &out)
+        }
         Command::Tables => {
-            for table in warehouse::list_tables(&store).await? {
+            for table in warehouse::list_tables(&warehouse()?).await? {
                 println!("{table}");
             }
             Ok(())
@@ -109,9 +144,23 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             table,
             limit,
             version,
-        } => show(store, &table, limit, version).await,
-        Command::History { table } => history(store, &table).await,
+        } => show(warehouse()?, &table, limit, version).await,
+        Command::History { table } => history(warehouse()?, &table).await,
     }
+}
+
+fn write_sample(spec: &SampleSpec, out: &Path) -> Result<(), Failure> {
+    for file in sample::generate(spec)? {
+        let path = out.join(&file.path);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|err| Failure(format!("{}: {err}", folder.display())))?;
+        }
+        std::fs::write(&path, &file.data)
+            .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
+        println!("{:>10} bytes  {}", file.data.len(), path.display());
+    }
+    Ok(())
 }
 
 async fn show(

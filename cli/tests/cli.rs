@@ -211,3 +211,52 @@ fn show_and_history_read_delta_tables_with_time_travel() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("gold/missing: not a Delta table"));
 }
+
+#[test]
+fn gen_writes_the_same_batches_for_the_same_seed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |out: &str| {
+        let out = dir.path().join(out);
+        let result = medallion(&[
+            "gen",
+            "--trips",
+            "400",
+            "--seed",
+            "9",
+            "--batches",
+            "2",
+            "--format",
+            "mixed",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        out
+    };
+    let (a, b) = (run("a"), run("b"));
+    for batch in ["batch_001", "batch_002"] {
+        let mut names: Vec<String> = std::fs::read_dir(a.join(batch))
+            .expect("batch folder")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 6, "{names:?}");
+        for name in names {
+            let left = std::fs::read(a.join(batch).join(&name)).expect("read");
+            let right = std::fs::read(b.join(batch).join(&name)).expect("read");
+            assert_eq!(left, right, "{batch}/{name}");
+        }
+    }
+    let bad = medallion(&["gen", "--trips", "10", "--format", "xlsx", "--out", "x"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

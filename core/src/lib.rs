@@ -20,6 +20,7 @@
 //!   same way natively and in the browser (one partition, no threads).
 //! - [`landing`]: where dropped files wait: `landing/<entity>/…`, the entity taken
 //!   from the file name.
+//! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
 //! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
@@ -28,6 +29,7 @@ pub mod checkpoint;
 pub mod delta;
 pub mod engine;
 pub mod landing;
+pub mod sample;
 pub mod storage;
 pub mod warehouse;
 

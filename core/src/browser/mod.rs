@@ -117,6 +117,16 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn the_sample_generator_writes_the_same_bytes_as_natively() {
+        let files =
+            crate::sample::generate(&crate::sample::cross_platform_spec()).expect("generate");
+        assert_eq!(
+            crate::sample::digest(&files),
+            crate::sample::CROSS_PLATFORM_DIGEST
+        );
+    }
+
+    #[wasm_bindgen_test]
     async fn datafusion_runs_group_by_and_window_functions() {
         crate::engine::smoke::group_by_and_window_function().await;
     }

@@ -31,6 +31,7 @@ mod table;
 mod tests;
 
 pub use log::{HistoryEntry, Snapshot};
+pub(crate) use parquet_io::encode as encode_parquet;
 pub use provider::DeltaTableProvider;
 pub use stats::{compare_values, FileStats};
 pub use table::{
