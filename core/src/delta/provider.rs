@@ -197,13 +197,15 @@ fn condition(column: &str, op: Operator, literal: &ScalarValue) -> Option<Condit
         | ScalarValue::LargeUtf8(Some(v))
         | ScalarValue::Utf8View(Some(v)) => Value::from(v.clone()),
         ScalarValue::Date32(Some(days)) => {
-            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)?;
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days.checked_add(719_163)?)?;
             Value::from(date.format("%Y-%m-%d").to_string())
         }
         ScalarValue::TimestampMicrosecond(Some(micros), Some(_)) => {
             // Statistics are stated to the millisecond; compare at that precision.
             let millis = match op {
-                Operator::Lt | Operator::LtEq | Operator::Eq => (micros + 999).div_euclid(1000),
+                Operator::Lt | Operator::LtEq | Operator::Eq => {
+                    micros.saturating_add(999).div_euclid(1000)
+                }
                 _ => micros.div_euclid(1000),
             };
             let time = DateTime::from_timestamp_millis(millis)?;

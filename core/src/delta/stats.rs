@@ -152,7 +152,7 @@ pub fn min_max(column: &ArrayRef) -> Option<(Value, Option<Value>)> {
         DataType::Date32 => {
             let array = column.as_any().downcast_ref::<Date32Array>()?;
             let day = |days: i32| {
-                NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+                NaiveDate::from_num_days_from_ce_opt(days.checked_add(719_163)?)
                     .map(|date| Value::from(date.format("%Y-%m-%d").to_string()))
             };
             Some((
@@ -173,7 +173,7 @@ pub fn min_max(column: &ArrayRef) -> Option<(Value, Option<Value>)> {
                     .map(|time| Value::from(time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
             };
             let min_ms = min.div_euclid(1000) * 1000;
-            let max_ms = (max + 999).div_euclid(1000) * 1000;
+            let max_ms = max.saturating_add(999).div_euclid(1000) * 1000;
             Some((format(min_ms)?, format(max_ms)))
         }
         DataType::Decimal128(_, scale) => {

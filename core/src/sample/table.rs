@@ -106,7 +106,7 @@ fn iso_time(micros: i64, offset_hours: i32) -> Option<String> {
 }
 
 fn iso_date(days: i32) -> Option<String> {
-    NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(719_163)?)
         .map(|date| date.format("%Y-%m-%d").to_string())
 }
 
