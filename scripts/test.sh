@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing whatever is missing first:
-#   1. native tests (cargo test --workspace);
-#   2. the core's and the app's wasm tests in headless Chromium;
-#   3. end-to-end tests: playwright-core drives Chromium against the built app.
+#   1. formatting and clippy (native and wasm32, warnings are errors);
+#   2. native tests (cargo test --workspace), with the Delta interop test against delta-rs;
+#   3. the core's and the app's wasm tests in headless Chromium;
+#   4. end-to-end tests: playwright-core drives Chromium against the built app.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
