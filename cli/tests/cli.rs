@@ -2,6 +2,16 @@
 
 use std::process::Command;
 
+/// The stdout of a run that must have succeeded (its stderr shown if not).
+fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn medallion(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_medallion"))
         .args(args)
@@ -36,12 +46,7 @@ fn land_copies_batches_into_the_landing_zone_keeping_folders_apart() {
         "--warehouse",
         warehouse,
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = succeeded(&out);
     assert!(
         stdout.contains("landed  landing/trips/data/batch_001/trips.csv"),
         "{stdout}"
@@ -171,12 +176,7 @@ fn show_and_history_read_delta_tables_with_time_travel() {
     let warehouse = dir.path().to_str().expect("utf-8");
 
     let out = medallion(&["--warehouse", warehouse, "show", "silver/trips"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = succeeded(&out);
     assert!(
         stdout.contains("silver/trips at version 2: 3 of 3 rows shown"),
         "{stdout}"
