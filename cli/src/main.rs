@@ -150,7 +150,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn write_sample(spec: &SampleSpec, out: &Path) -> Result<(), Failure> {
-    for file in sample::generate(spec)? {
+    let sample = sample::generate(spec)?;
+    for file in &sample.files {
         let path = out.join(&file.path);
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder)
@@ -159,6 +160,15 @@ fn write_sample(spec: &SampleSpec, out: &Path) -> Result<(), Failure> {
         std::fs::write(&path, &file.data)
             .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
         println!("{:>10} bytes  {}", file.data.len(), path.display());
+    }
+    for case in &sample.edge_cases {
+        println!(
+            "batch {}  {}: {} ({})",
+            case.batch,
+            case.file,
+            case.kind.title(),
+            case.detail
+        );
     }
     Ok(())
 }

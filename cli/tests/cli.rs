@@ -235,6 +235,11 @@ fn gen_writes_the_same_batches_for_the_same_seed() {
             "{}",
             String::from_utf8_lossy(&result.stderr)
         );
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            stdout.contains("batch 2  batch_002/trips.csv: Late-arriving trip (trip_id"),
+            "{stdout}"
+        );
         out
     };
     let (a, b) = (run("a"), run("b"));

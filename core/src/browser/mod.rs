@@ -118,12 +118,10 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_sample_generator_writes_the_same_bytes_as_natively() {
-        let files =
-            crate::sample::generate(&crate::sample::cross_platform_spec()).expect("generate");
-        assert_eq!(
-            crate::sample::digest(&files),
-            crate::sample::CROSS_PLATFORM_DIGEST
-        );
+        let files = crate::sample::generate(&crate::sample::bundled_spec())
+            .expect("generate")
+            .files;
+        assert_eq!(crate::sample::digest(&files), crate::sample::BUNDLED_DIGEST);
     }
 
     #[wasm_bindgen_test]

@@ -8,9 +8,9 @@ use super::rng::Rng;
 use super::table::{Table, Values};
 
 /// 2026-01-05T00:00:00Z, the first day of the data, in microseconds.
-const START_MICROS: i64 = 1_767_571_200_000_000;
-const MINUTE: i64 = 60_000_000;
-const DAY: i64 = 24 * 60 * MINUTE;
+pub(crate) const START_MICROS: i64 = 1_767_571_200_000_000;
+pub(crate) const MINUTE: i64 = 60_000_000;
+pub(crate) const DAY: i64 = 24 * 60 * MINUTE;
 
 /// Every entity of one generated dataset.
 pub(crate) struct Dataset {
@@ -40,7 +40,7 @@ fn zones_of(city: &str) -> Vec<usize> {
         .collect()
 }
 
-fn phone(rng: &mut Rng, city: &str) -> String {
+pub(crate) fn phone(rng: &mut Rng, city: &str) -> String {
     let area = match city {
         "Chicago" => *rng.pick(&[312, 773, 872]),
         "San Francisco" => *rng.pick(&[415, 628]),
@@ -57,7 +57,7 @@ fn phone(rng: &mut Rng, city: &str) -> String {
     }
 }
 
-fn email(rng: &mut Rng, first: &str, last: &str, id: i64) -> String {
+pub(crate) fn email(rng: &mut Rng, first: &str, last: &str, id: i64) -> String {
     let clean = |name: &str| -> String {
         name.chars()
             .filter(|c| c.is_ascii_alphanumeric())
@@ -73,7 +73,7 @@ fn email(rng: &mut Rng, first: &str, last: &str, id: i64) -> String {
     }
 }
 
-fn pick_city(rng: &mut Rng) -> &'static str {
+pub(crate) fn pick_city(rng: &mut Rng) -> &'static str {
     let weights: Vec<f64> = CITIES.iter().map(|c| c.1).collect();
     CITIES[rng.weighted(&weights)].0
 }
@@ -158,6 +158,8 @@ pub(crate) fn generate(trips: usize, seed: u64) -> Dataset {
             ("city", Values::Text(cities)),
             ("signup_date", Values::Date(signups)),
             ("updated_at", Values::Time(updated, customer_offsets)),
+            // The source's deletion marker: true on the row that deletes the customer.
+            ("is_deleted", Values::Bool(vec![Some(false); customers_n])),
         ],
     };
 
@@ -336,6 +338,7 @@ pub(crate) fn generate(trips: usize, seed: u64) -> Dataset {
         t.dropoff.push(Some(dropoff_zone as i64 + 1));
         t.pickup_at.push(Some(pickup));
         t.offsets.push(offset);
+        t.surge.push(Some(surge));
         if cancelled {
             t.dropoff_at.push(None);
             t.distance.push(Some(0.0));
@@ -431,6 +434,7 @@ struct TripColumns {
     status: Vec<Option<String>>,
     rating: Vec<Option<i64>>,
     updated_at: Vec<Option<i64>>,
+    surge: Vec<Option<f64>>,
 }
 
 impl TripColumns {
@@ -457,6 +461,8 @@ impl TripColumns {
                 ("status", Values::Text(self.status)),
                 ("rating", Values::Int(self.rating)),
                 ("updated_at", Values::Time(self.updated_at, self.offsets)),
+                // Added by the source in batch 3 (schema drift); left out before.
+                ("surge_multiplier", Values::Decimal(self.surge, 2)),
             ],
         }
     }
