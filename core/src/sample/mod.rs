@@ -180,7 +180,9 @@ impl EdgeCaseKind {
         match self {
             Self::LegacyTimestamps => "keeps the source text",
             Self::ExactDuplicates => "keeps every copy (Bronze is as-is)",
-            Self::BadTimestamp | Self::NonNumericFare => "keeps the row, the field as its source text",
+            Self::BadTimestamp | Self::NonNumericFare => {
+                "keeps the row, the field as its source text"
+            }
             Self::WrongColumnCount => {
                 "keeps the row (permissive mode): its raw text in `_corrupt_record`; \
                  the run counts it as malformed"
