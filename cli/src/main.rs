@@ -12,6 +12,10 @@ use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
+use medallion_core::bronze::{
+    BadRecords, BatchReport, Bronze, BronzeOptions, Cleanup, SchemaEvolution, Trigger,
+};
+use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::sample::{self, SampleFormat, SampleSpec};
@@ -61,6 +65,30 @@ enum Command {
         /// Land every file as this entity instead.
         #[arg(long)]
         entity: Option<String>,
+    },
+    /// Ingest new landing files into Bronze (`bronze/<entity>`), exactly once.
+    Ingest {
+        /// Only this entity's stream (default: every entity with a landing folder).
+        #[arg(long)]
+        entity: Option<String>,
+        /// available-now (every pending file, in batches) or once (one batch).
+        #[arg(long, default_value = "available-now")]
+        trigger: Trigger,
+        /// At most this many files per batch.
+        #[arg(long, default_value_t = 1000)]
+        max_files_per_trigger: usize,
+        /// At most about this many bytes per batch.
+        #[arg(long)]
+        max_bytes_per_trigger: Option<u64>,
+        /// add_new_columns, rescue, fail_on_new_columns or none.
+        #[arg(long, default_value = "add_new_columns")]
+        schema_evolution: SchemaEvolution,
+        /// permissive (keep malformed records in _corrupt_record) or failfast.
+        #[arg(long, default_value = "permissive")]
+        bad_records: BadRecords,
+        /// keep, delete or archive (to archive/<landing path>) processed files.
+        #[arg(long, default_value = "keep")]
+        cleanup: Cleanup,
     },
     /// List the warehouse's tables.
     Tables,
@@ -134,6 +162,35 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             write_sample(&spec, &out)
         }
+        Command::Ingest {
+            entity,
+            trigger,
+            max_files_per_trigger,
+            max_bytes_per_trigger,
+            schema_evolution,
+            bad_records,
+            cleanup,
+        } => {
+            let options = BronzeOptions {
+                trigger,
+                max_files_per_trigger,
+                max_bytes_per_trigger,
+                schema_evolution,
+                bad_records,
+                cleanup,
+            };
+            let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            let bronze = Bronze::new(Arc::new(warehouse()?), Arc::new(checkpoint));
+            let reports = match entity {
+                Some(entity) => bronze.ingest(&entity, &options).await?,
+                None => bronze.ingest_all(&options).await?,
+            };
+            if reports.is_empty() {
+                println!("nothing new to ingest");
+            }
+            reports.iter().for_each(print_batch);
+            Ok(())
+        }
         Command::Tables => {
             for table in warehouse::list_tables(&warehouse()?).await? {
                 println!("{table}");
@@ -146,6 +203,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             version,
         } => show(warehouse()?, &table, limit, version).await,
         Command::History { table } => history(warehouse()?, &table).await,
+    }
+}
+
+/// The native checkpoint store, inside the warehouse folder.
+const CHECKPOINT_DIR: &str = "_checkpoint";
+
+fn print_batch(report: &BatchReport) {
+    match report.batch_id {
+        Some(batch) => println!(
+            "bronze/{}  batch {batch}{}  version {}  {} rows  {} ms",
+            report.entity,
+            if report.recovered { " (recovered)" } else { "" },
+            report.version.map_or("-".to_owned(), |v| v.to_string()),
+            report.rows(),
+            report.duration_ms
+        ),
+        None => println!("bronze/{}  no new data", report.entity),
+    }
+    for file in &report.files {
+        if let Some(first) = &file.duplicate_of {
+            println!("  {}  skipped: the same bytes as {first}", file.path);
+            continue;
+        }
+        let mut line = format!("  {}  {} rows", file.path, file.rows);
+        if file.malformed > 0 {
+            line.push_str(&format!(", {} malformed", file.malformed));
+        }
+        if file.rescued > 0 {
+            line.push_str(&format!(", {} rescued", file.rescued));
+        }
+        if !file.new_columns.is_empty() {
+            line.push_str(&format!(", new columns: {}", file.new_columns.join(", ")));
+        }
+        println!("{line}");
     }
 }
 

@@ -265,3 +265,44 @@ fn gen_writes_the_same_batches_for_the_same_seed() {
     let bad = medallion(&["gen", "--trips", "10", "--format", "xlsx", "--out", "x"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn ingest_loads_the_sample_batches_into_bronze_exactly_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let sample_data = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample_data");
+    for batch in ["batch_001", "batch_002"] {
+        let folder = format!("{sample_data}/{batch}");
+        succeeded(&medallion(&["--warehouse", warehouse, "land", &folder]));
+        let out = succeeded(&medallion(&["ingest", "--warehouse", warehouse]));
+        assert!(out.contains("bronze/trips  batch "), "{out}");
+        if batch == "batch_002" {
+            assert!(
+                out.contains("landing/trips/batch_002/trips.csv  674 rows, 1 malformed, 2 rescued"),
+                "{out}"
+            );
+        }
+    }
+    let again = succeeded(&medallion(&["ingest", "--warehouse", warehouse]));
+    assert_eq!(again.trim(), "nothing new to ingest");
+    // The README's counts after batch 2.
+    let history = succeeded(&medallion(&[
+        "--warehouse",
+        warehouse,
+        "history",
+        "bronze/trips",
+    ]));
+    assert!(history.contains("WRITE"), "{history}");
+    let shown = succeeded(&medallion(&[
+        "--warehouse",
+        warehouse,
+        "show",
+        "bronze/customers",
+        "--limit",
+        "1000",
+    ]));
+    assert!(shown.contains("_batch_id"), "{shown}");
+    let bad = medallion(&["ingest", "--warehouse", warehouse, "--trigger", "twice"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -20,11 +20,14 @@
 //!   same way natively and in the browser (one partition, no threads).
 //! - [`landing`]: where dropped files wait: `landing/<entity>/…`, the entity taken
 //!   from the file name.
+//! - [`bronze`]: incremental, exactly-once ingest of landing files into Delta tables
+//!   `bronze/<entity>`, with a Spark-style checkpoint, schema evolution and rescued data.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
 //! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
 
+pub mod bronze;
 pub mod checkpoint;
 pub mod delta;
 pub mod engine;
