@@ -163,7 +163,7 @@ fn decode_csv(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
     // The raw text of a record runs from its start to the next record's start.
     let finish = |pending: Option<(usize, bool)>, end: usize, corrupt: &mut Vec<_>| {
         if let Some((start, true)) = pending {
-            let raw = String::from_utf8_lossy(&data[start..end]);
+            let raw = String::from_utf8_lossy(data.get(start..end).unwrap_or_default());
             corrupt.push(Some(raw.trim_end_matches(['\r', '\n']).to_owned()));
         } else if pending.is_some() {
             corrupt.push(None);

@@ -679,7 +679,10 @@ fn conform(
             .map(|fields| (!fields.is_empty()).then(|| Value::Object(fields).to_string()))
             .collect();
         rescued_rows += rescued_text.iter().filter(|r| r.is_some()).count();
-        let corrupt = &file.corrupt[first_row..first_row + rows];
+        let corrupt = file
+            .corrupt
+            .get(first_row..first_row + rows)
+            .ok_or("the decoded rows and their corrupt-record flags disagree")?;
         for (index, field) in target.fields().iter().enumerate() {
             match field.name().as_str() {
                 "_rescued_data" => {
