@@ -19,6 +19,7 @@ use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::sample::{self, SampleFormat, SampleSpec};
+use medallion_core::silver::{self, Silver, SilverOptions, SilverReport};
 use medallion_core::storage::LocalFileSystem;
 use medallion_core::warehouse;
 
@@ -32,6 +33,10 @@ struct Cli {
     /// The store root, holding landing/, bronze/, silver/ and gold/.
     #[arg(long, global = true, default_value = "./warehouse")]
     warehouse: PathBuf,
+
+    /// The project folder: the dbt project, and the Silver pipelines in silver/.
+    #[arg(long, global = true, default_value = "./models")]
+    project: PathBuf,
 
     #[command(subcommand)]
     command: Command,
@@ -89,6 +94,16 @@ enum Command {
         /// keep, delete or archive (to archive/<landing path>) processed files.
         #[arg(long, default_value = "keep")]
         cleanup: Cleanup,
+    },
+    /// Build Silver (`silver/<entity>`) from the Bronze versions not yet processed,
+    /// with the pipelines in <project>/silver/.
+    Silver {
+        /// Only this entity (default: every pipeline, lookups first).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Rebuild from all of Bronze.
+        #[arg(long)]
+        full_refresh: bool,
     },
     /// List the warehouse's tables.
     Tables,
@@ -191,6 +206,39 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             reports.iter().for_each(print_batch);
             Ok(())
         }
+        Command::Silver {
+            entity,
+            full_refresh,
+        } => {
+            // Files are named by their path under the project folder in messages.
+            let in_project = |file: &str| cli.project.join(file).display().to_string();
+            let project = LocalFileSystem::new(&cli.project)?;
+            let mut pipelines =
+                silver::load_pipelines(&project, "silver/")
+                    .await
+                    .map_err(|err| silver::PipelineError {
+                        file: in_project(&err.file),
+                        ..err
+                    })?;
+            for pipeline in &mut pipelines {
+                pipeline.file = in_project(&pipeline.file);
+            }
+            if pipelines.is_empty() {
+                return Err(Failure(format!(
+                    "{}: no Silver pipelines (silver/<entity>.yml)",
+                    cli.project.display()
+                )));
+            }
+            let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            let runner = Silver::new(Arc::new(warehouse()?), Arc::new(checkpoint), pipelines)?;
+            let options = SilverOptions { full_refresh };
+            let reports = match entity {
+                Some(entity) => vec![runner.run(&entity, &options).await?],
+                None => runner.run_all(&options).await?,
+            };
+            reports.iter().for_each(print_silver);
+            Ok(())
+        }
         Command::Tables => {
             for table in warehouse::list_tables(&warehouse()?).await? {
                 println!("{table}");
@@ -237,6 +285,45 @@ fn print_batch(report: &BatchReport) {
             line.push_str(&format!(", new columns: {}", file.new_columns.join(", ")));
         }
         println!("{line}");
+    }
+}
+
+fn print_silver(report: &SilverReport) {
+    let table = silver::table_path(&report.entity);
+    if let Some(note) = &report.note {
+        println!("{table}  {note}");
+        return;
+    }
+    let versions = match report.bronze_versions {
+        Some((first, last)) if first == last => format!("bronze v{last}"),
+        Some((first, last)) => format!("bronze v{first}..v{last}"),
+        None => "bronze -".to_owned(),
+    };
+    let changes = if report.full_refresh {
+        format!(
+            "(full refresh)  {} rows in  {} written, {} replaced",
+            report.rows_in, report.inserted, report.deleted
+        )
+    } else {
+        format!(
+            " {} rows in  {} upserted ({} new, {} updated)  {} deleted  {} unchanged",
+            report.rows_in,
+            report.upserted(),
+            report.inserted,
+            report.updated,
+            report.deleted,
+            report.unchanged()
+        )
+    };
+    println!(
+        "{table}  {versions} {changes}  {} quarantined  {} duplicates  version {}  {} ms",
+        report.quarantined,
+        report.duplicates,
+        report.version.map_or("-".to_owned(), |v| v.to_string()),
+        report.duration_ms
+    );
+    for warning in &report.warnings {
+        println!("  warning: {warning}");
     }
 }
 

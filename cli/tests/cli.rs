@@ -306,3 +306,87 @@ fn ingest_loads_the_sample_batches_into_bronze_exactly_once() {
     let bad = medallion(&["ingest", "--warehouse", warehouse, "--trigger", "twice"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn silver_builds_incrementally_and_reports_each_entity() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    let sample_data = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample_data");
+    let silver = |extra: &[&str]| {
+        let mut args = vec!["silver", "--warehouse", warehouse, "--project", project];
+        args.extend_from_slice(extra);
+        medallion(&args)
+    };
+    for batch in ["batch_001", "batch_002"] {
+        let folder = format!("{sample_data}/{batch}");
+        succeeded(&medallion(&["--warehouse", warehouse, "land", &folder]));
+        succeeded(&medallion(&["--warehouse", warehouse, "ingest"]));
+        let out = succeeded(&silver(&[]));
+        if batch == "batch_001" {
+            assert!(
+                out.contains("silver/trips  bronze v0..v1 (full refresh)  1999 rows in  1999 written, 0 replaced  0 quarantined"),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains("silver/trips  bronze v2  674 rows in  665 upserted (664 new, 1 updated)  0 deleted  0 unchanged  3 quarantined  6 duplicates  version 2"),
+                "{out}"
+            );
+        }
+    }
+    let again = succeeded(&silver(&["--entity", "trips"]));
+    assert_eq!(
+        again.trim(),
+        "silver/trips  up to date with bronze/trips version 2"
+    );
+    let rebuilt = succeeded(&silver(&["--full-refresh", "--entity", "customers"]));
+    assert!(
+        rebuilt.contains("(full refresh)  516 rows in  500 written, 500 replaced"),
+        "{rebuilt}"
+    );
+    let quarantine = succeeded(&medallion(&[
+        "--warehouse",
+        warehouse,
+        "show",
+        "silver/trips_quarantine",
+    ]));
+    assert!(
+        quarantine.contains("`fare_amount` is not a number: \"N/A\""),
+        "{quarantine}"
+    );
+
+    let unknown = silver(&["--entity", "riders"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.starts_with("error: no Silver pipeline for riders"),
+        "{stderr}"
+    );
+
+    let bad_project = dir.path().join("project");
+    std::fs::create_dir_all(bad_project.join("silver")).expect("mkdir");
+    std::fs::write(
+        bad_project.join("silver/trips.yml"),
+        "key: trip_id\nsteps: [{transform: explode}]\n",
+    )
+    .expect("write");
+    let bad = medallion(&[
+        "silver",
+        "--warehouse",
+        warehouse,
+        "--project",
+        bad_project.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    let file = bad_project.join("silver/trips.yml");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}: step 1 (explode): unknown transform \"explode\"",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}

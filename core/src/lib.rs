@@ -22,6 +22,9 @@
 //!   from the file name.
 //! - [`bronze`]: incremental, exactly-once ingest of landing files into Delta tables
 //!   `bronze/<entity>`, with a Spark-style checkpoint, schema evolution and rescued data.
+//! - [`silver`]: typed, clean, deduplicated `silver/<entity>` tables, built
+//!   incrementally from the Bronze log by pipelines of reusable transforms declared in
+//!   `models/silver/<entity>.yml`, with rejected rows in `silver/<entity>_quarantine`.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
@@ -33,11 +36,15 @@ pub mod delta;
 pub mod engine;
 pub mod landing;
 pub mod sample;
+pub mod silver;
 pub mod storage;
 pub mod warehouse;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod testing;
 
 mod maybe_send;
 mod send_bridge;

@@ -583,6 +583,7 @@ impl Bronze {
                 WriteOptions {
                     txn: Some((stream_id(entity), offset.batch_id)),
                     merge_schema: true,
+                    ..Default::default()
                 },
             )
             .await?;

@@ -1,18 +1,17 @@
-use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use async_trait::async_trait;
 use bytes::Bytes;
 use futures::executor::block_on;
 
 use super::decode::decode;
 use super::*;
-use crate::checkpoint::{CheckpointResult, MemoryCheckpointStore, WriteBatch};
+use crate::checkpoint::MemoryCheckpointStore;
 use crate::landing::land_file;
-use crate::storage::{MemoryStorage, ObjectMeta, StorageResult};
+use crate::storage::MemoryStorage;
+use crate::testing::{FailingCheckpoint, FailingStorage};
 
 fn stores() -> (Arc<dyn Storage>, Arc<dyn CheckpointStore>) {
     (
@@ -463,116 +462,6 @@ fn duplicate_or_reserved_header_names_are_refused() {
 }
 
 // Crash injection.
-
-/// A store that fails its `fail_at`-th write (put, put-if-absent, delete) or read.
-#[derive(Debug)]
-struct FailingStorage {
-    inner: Arc<dyn Storage>,
-    writes: AtomicUsize,
-    reads: AtomicUsize,
-    fail_write: usize,
-    fail_read: usize,
-}
-
-impl FailingStorage {
-    fn new(inner: Arc<dyn Storage>, fail_write: usize, fail_read: usize) -> Self {
-        Self {
-            inner,
-            writes: AtomicUsize::new(0),
-            reads: AtomicUsize::new(0),
-            fail_write,
-            fail_read,
-        }
-    }
-
-    fn write(&self, path: &str) -> StorageResult<()> {
-        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_write {
-            return Err(StorageError::Io {
-                path: path.to_owned(),
-                operation: "write",
-                detail: "injected failure".to_owned(),
-            });
-        }
-        Ok(())
-    }
-
-    fn read(&self, path: &str) -> StorageResult<()> {
-        if self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_read {
-            return Err(StorageError::Io {
-                path: path.to_owned(),
-                operation: "read",
-                detail: "injected failure".to_owned(),
-            });
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Storage for FailingStorage {
-    fn backend(&self) -> &'static str {
-        "failing"
-    }
-    async fn get(&self, path: &str) -> StorageResult<Bytes> {
-        self.read(path)?;
-        self.inner.get(path).await
-    }
-    async fn get_range(&self, path: &str, range: Range<u64>) -> StorageResult<Bytes> {
-        self.read(path)?;
-        self.inner.get_range(path, range).await
-    }
-    async fn head(&self, path: &str) -> StorageResult<ObjectMeta> {
-        self.read(path)?;
-        self.inner.head(path).await
-    }
-    async fn put(&self, path: &str, data: Bytes) -> StorageResult<()> {
-        self.write(path)?;
-        self.inner.put(path, data).await
-    }
-    async fn put_if_absent(&self, path: &str, data: Bytes) -> StorageResult<()> {
-        self.write(path)?;
-        self.inner.put_if_absent(path, data).await
-    }
-    async fn list(&self, prefix: &str) -> StorageResult<Vec<ObjectMeta>> {
-        self.read(prefix)?;
-        self.inner.list(prefix).await
-    }
-    async fn delete(&self, path: &str) -> StorageResult<()> {
-        self.write(path)?;
-        self.inner.delete(path).await
-    }
-}
-
-/// A checkpoint store that fails its `fail_at`-th write.
-#[derive(Debug)]
-struct FailingCheckpoint {
-    inner: Arc<dyn CheckpointStore>,
-    writes: AtomicUsize,
-    fail_at: usize,
-}
-
-#[async_trait]
-impl CheckpointStore for FailingCheckpoint {
-    fn backend(&self) -> &'static str {
-        "failing"
-    }
-    async fn get(&self, key: &str) -> CheckpointResult<Option<Vec<u8>>> {
-        self.inner.get(key).await
-    }
-    async fn scan(&self, prefix: &str) -> CheckpointResult<Vec<(String, Vec<u8>)>> {
-        self.inner.scan(prefix).await
-    }
-    async fn write(&self, batch: WriteBatch) -> CheckpointResult<()> {
-        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
-            return Err(CheckpointError::Io {
-                location: "injected".to_owned(),
-                operation: "write",
-                detail: "injected failure".to_owned(),
-            });
-        }
-        self.inner.write(batch).await
-    }
-}
 
 /// Two batches of two entities, landed; Bronze runs two files per batch.
 fn crash_fixture() -> (Arc<dyn Storage>, Arc<dyn CheckpointStore>) {

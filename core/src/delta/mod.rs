@@ -117,6 +117,13 @@ pub enum DeltaError {
         predicate: String,
         detail: String,
     },
+    /// A streaming read met a commit that changes existing data.
+    #[error("{table}: commit {version} ({operation}) changes existing rows; a stream reads only appends (run a full refresh)")]
+    NotAppendOnly {
+        table: String,
+        version: i64,
+        operation: String,
+    },
     /// A Parquet file could not be written or read.
     #[error("{file}: parquet: {detail}")]
     Parquet { file: String, detail: String },

@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef};
-use arrow::compute::cast;
+use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
@@ -138,9 +138,16 @@ pub fn align(
                     if column.data_type() == field.data_type() {
                         Ok(column.clone())
                     } else {
-                        cast(column, field.data_type()).map_err(|err| DeltaError::Schema {
-                            table: file.to_owned(),
-                            detail: format!("column {}: {err}", field.name()),
+                        // Unsafe cast: a value that does not fit is an error, never a null.
+                        let options = CastOptions {
+                            safe: false,
+                            ..Default::default()
+                        };
+                        cast_with_options(column, field.data_type(), &options).map_err(|err| {
+                            DeltaError::Schema {
+                                table: file.to_owned(),
+                                detail: format!("column {}: {err}", field.name()),
+                            }
                         })
                     }
                 }

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
+use arrow::array::{make_comparator, Array, ArrayRef, BooleanArray, UInt32Array};
+use arrow::compute::SortOptions;
 use arrow::compute::{cast, concat_batches, filter_record_batch, prep_null_mask_filter, take};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -47,6 +48,8 @@ pub struct WriteOptions {
     pub txn: Option<(String, i64)>,
     /// Add columns the data has and the table lacks, as nullable columns.
     pub merge_schema: bool,
+    /// On overwrite, replace the table's schema with the data's (`overwriteSchema`).
+    pub overwrite_schema: bool,
 }
 
 /// What a write did, as counted in its `commitInfo.operationMetrics`.
@@ -93,6 +96,17 @@ pub struct MergeOptions {
     pub merge_schema: bool,
     /// Record this application batch in a `txn` action.
     pub txn: Option<(String, i64)>,
+    /// A source column ordering the versions of a key (`SEQUENCE BY`): a matched source
+    /// row replaces the target row only when its value is not older. Nulls are oldest;
+    /// on a tie the source, the later arrival, wins.
+    pub sequence_by: Option<String>,
+    /// A boolean source column marking deletions: such a row deletes the target row it
+    /// matches (when it wins by `sequence_by`) and is never inserted. The column itself
+    /// is not written to the table.
+    pub delete_marker: Option<String>,
+    /// Leave a matched target row alone when the source row holds the same values, so
+    /// replaying a source changes nothing.
+    pub skip_unchanged: bool,
 }
 
 /// What vacuum deleted, or would delete in a dry run.
@@ -100,6 +114,20 @@ pub struct MergeOptions {
 pub struct VacuumOutcome {
     /// Store paths of the deleted (or deletable) files.
     pub files: Vec<String>,
+}
+
+/// What one source row of a merge does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceFate {
+    /// Matches no target row: inserted.
+    Inserted,
+    /// Replaces the target row it matches.
+    Updated,
+    /// Deletes the target row it matches.
+    Deleted,
+    /// Written nowhere: it lost to a newer target row, changes nothing, or is a
+    /// deletion with nothing to delete.
+    Dropped,
 }
 
 /// Whether a commit may be retried on top of commits that won the race.
@@ -368,6 +396,44 @@ impl DeltaTable {
         self.fill_partition_columns(snapshot, add, batch)
     }
 
+    /// The data files added by the commits after version `after`, up to and including
+    /// `up_to`, in log order: what a streaming reader of the table processes next.
+    ///
+    /// Like Spark's Delta streaming source, it reads append-only tables: a commit that
+    /// removes data (an overwrite, delete or merge) is [`DeltaError::NotAppendOnly`].
+    pub async fn changes(&self, after: i64, up_to: i64) -> DeltaResult<Vec<Add>> {
+        let listing = LogListing::read(self.storage.as_ref(), &self.root).await?;
+        let mut adds = Vec::new();
+        for version in (after + 1).max(0)..=up_to {
+            let Some(object) = listing.commits.get(&version) else {
+                return Err(DeltaError::MissingCommit {
+                    table: self.root.clone(),
+                    version,
+                });
+            };
+            let actions =
+                read_commit(self.storage.as_ref(), &self.root, version, &object.path).await?;
+            let operation = actions.iter().find_map(|action| match action {
+                Action::CommitInfo(info) => info.operation.clone(),
+                _ => None,
+            });
+            for action in actions {
+                match action {
+                    Action::Add(add) if add.data_change => adds.push(add),
+                    Action::Remove(remove) if remove.data_change => {
+                        return Err(DeltaError::NotAppendOnly {
+                            table: self.root.clone(),
+                            version,
+                            operation: operation.unwrap_or_else(|| "unknown".to_owned()),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(adds)
+    }
+
     /// Every row of `snapshot`, one batch per data file.
     pub async fn read(&self, snapshot: &Snapshot) -> DeltaResult<Vec<RecordBatch>> {
         let mut batches = Vec::with_capacity(snapshot.files.len());
@@ -458,6 +524,47 @@ impl DeltaTable {
         let evolved = Arc::new(Schema::new(fields));
         let metadata = self.metadata_with_schema(snapshot, &evolved)?;
         Ok((evolved, Some(Action::Metadata(metadata))))
+    }
+
+    /// The data's schema in place of the table's (`overwriteSchema`), and the `metaData`
+    /// action recording it when it differs. Partition columns must stay.
+    fn replace_schema(
+        &self,
+        snapshot: &Snapshot,
+        batches: &[RecordBatch],
+    ) -> DeltaResult<(SchemaRef, Option<Action>)> {
+        let Some(first) = batches.first() else {
+            return Ok((snapshot.schema.clone(), None));
+        };
+        let fields = first
+            .schema()
+            .fields()
+            .iter()
+            .map(|field| {
+                schema::storage_type(field.data_type())
+                    .map(|stored| Field::new(field.name(), stored, true))
+                    .map_err(|detail| self.schema_error(detail))
+            })
+            .collect::<DeltaResult<Vec<_>>>()?;
+        for column in &snapshot.metadata.partition_columns {
+            if !fields.iter().any(|field| field.name() == column) {
+                return Err(self.schema_error(format!(
+                    "partition column {column} is not in the new schema"
+                )));
+            }
+        }
+        let replaced = Arc::new(Schema::new(fields));
+        let same = replaced.fields().len() == snapshot.schema.fields().len()
+            && replaced
+                .fields()
+                .iter()
+                .zip(snapshot.schema.fields())
+                .all(|(new, old)| new.name() == old.name() && new.data_type() == old.data_type());
+        if same {
+            return Ok((snapshot.schema.clone(), None));
+        }
+        let metadata = self.metadata_with_schema(snapshot, &replaced)?;
+        Ok((replaced, Some(Action::Metadata(metadata))))
     }
 
     fn metadata_with_schema(&self, snapshot: &Snapshot, schema: &Schema) -> DeltaResult<Metadata> {
@@ -607,7 +714,11 @@ impl DeltaTable {
     ) -> DeltaResult<CommitOutcome> {
         let snapshot = self.snapshot().await?;
         snapshot.check_writable()?;
-        let (schema, metadata) = self.evolve(&snapshot, batches, options.merge_schema)?;
+        let (schema, metadata) = if overwrite && options.overwrite_schema {
+            self.replace_schema(&snapshot, batches)?
+        } else {
+            self.evolve(&snapshot, batches, options.merge_schema)?
+        };
         let mut actions: Vec<Action> = metadata.into_iter().collect();
         let (adds, rows) = self
             .write_data(&schema, &snapshot.metadata.partition_columns, batches)
@@ -722,11 +833,12 @@ impl DeltaTable {
 
     /// Upserts `source` on `options.keys` (copy-on-write `MERGE`).
     ///
-    /// Source rows whose key matches a target row replace it; the others are inserted.
-    /// Only files whose key statistics overlap the source's keys are read, and only
-    /// files holding matched rows are rewritten. A key that appears twice in the source
-    /// is an error. A row with a null key never matches (SQL equality), so it is
-    /// inserted.
+    /// Source rows whose key matches a target row replace it, unless they lose to it by
+    /// `sequence_by` or hold the same values under `skip_unchanged`; rows flagged by
+    /// `delete_marker` delete the row they match; the others are inserted. Only files
+    /// whose key statistics overlap the source's keys are read, and only files holding
+    /// replaced or deleted rows are rewritten. A key that appears twice in the source is
+    /// an error. A row with a null key never matches (SQL equality), so it is inserted.
     pub async fn merge(
         &self,
         source: &[RecordBatch],
@@ -737,7 +849,9 @@ impl DeltaTable {
         if options.keys.is_empty() {
             return Err(self.schema_error("a merge needs at least one key column"));
         }
-        let (schema, metadata) = self.evolve(&snapshot, source, options.merge_schema)?;
+        let (source, deletes) =
+            self.split_delete_marker(source, options.delete_marker.as_deref())?;
+        let (schema, metadata) = self.evolve(&snapshot, &source, options.merge_schema)?;
         let mut actions: Vec<Action> = metadata.into_iter().collect();
         for key in &options.keys {
             if schema.index_of(key).is_err() {
@@ -759,6 +873,12 @@ impl DeltaTable {
             .collect::<DeltaResult<Vec<_>>>()?;
         let source =
             concat_batches(&schema, &aligned).map_err(|err| self.schema_error(err.to_string()))?;
+        let sequence = match &options.sequence_by {
+            Some(column) => Some(schema.index_of(column).map_err(|_| {
+                self.schema_error(format!("sequence column {column} is not in the table"))
+            })?),
+            None => None,
+        };
 
         let key_indices: Vec<usize> = options
             .keys
@@ -785,15 +905,40 @@ impl DeltaTable {
                 .map_err(|err| self.schema_error(err.to_string()))?;
             Ok((rows, has_null))
         };
+        // Whole rows, to tell an unchanged row from an update.
+        let value_converter = options
+            .skip_unchanged
+            .then(|| {
+                RowConverter::new(
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|field| SortField::new(field.data_type().clone()))
+                        .collect(),
+                )
+            })
+            .transpose()
+            .map_err(|err| self.schema_error(err.to_string()))?;
+        let value_rows = |batch: &RecordBatch| -> DeltaResult<Option<arrow::row::Rows>> {
+            value_converter
+                .as_ref()
+                .map(|converter| converter.convert_columns(batch.columns()))
+                .transpose()
+                .map_err(|err| self.schema_error(err.to_string()))
+        };
 
         // The source's keys, checked for duplicates.
         let (source_rows, source_null) = key_rows(&source)?;
-        let mut source_keys: HashSet<OwnedRow> = HashSet::with_capacity(source.num_rows());
+        let source_values = value_rows(&source)?;
+        let mut source_keys: HashMap<OwnedRow, usize> = HashMap::with_capacity(source.num_rows());
         for (row, &null_key) in source_null.iter().enumerate() {
             if null_key {
                 continue;
             }
-            if !source_keys.insert(source_rows.row(row).owned()) {
+            if source_keys
+                .insert(source_rows.row(row).owned(), row)
+                .is_some()
+            {
                 let key = key_indices
                     .iter()
                     .map(|&i| array_value_to_string(source.column(i), row).unwrap_or_default())
@@ -805,6 +950,17 @@ impl DeltaTable {
                 });
             }
         }
+        // What each source row does; matches below may change it.
+        let mut fates: Vec<SourceFate> = deletes
+            .iter()
+            .map(|&delete| {
+                if delete {
+                    SourceFate::Dropped
+                } else {
+                    SourceFate::Inserted
+                }
+            })
+            .collect();
         // The source's key ranges, to skip files that cannot hold a match.
         let ranges: Vec<Option<(String, Value, Value)>> = key_indices
             .iter()
@@ -816,7 +972,6 @@ impl DeltaTable {
             .collect();
 
         let mut metrics = WriteMetrics::default();
-        let mut matched: HashSet<OwnedRow> = HashSet::new();
         let now = now_ms();
         for add in &snapshot.files {
             if !options.delete_unmatched_target {
@@ -837,19 +992,58 @@ impl DeltaTable {
             let target = self.read_file(&snapshot, add).await?;
             let target = parquet_io::align(&target, &schema, &self.root)?;
             let (target_rows, target_null) = key_rows(&target)?;
+            let target_values = value_rows(&target)?;
+            let sequence_order = sequence
+                .map(|index| {
+                    make_comparator(
+                        target.column(index).as_ref(),
+                        source.column(index).as_ref(),
+                        SortOptions {
+                            descending: false,
+                            nulls_first: true,
+                        },
+                    )
+                })
+                .transpose()
+                .map_err(|err| self.schema_error(err.to_string()))?;
             let mut keep = Vec::with_capacity(target.num_rows());
             let (mut updated, mut deleted) = (0u64, 0u64);
             for (row, &null_key) in target_null.iter().enumerate() {
-                let key = target_rows.row(row);
-                if !null_key && source_keys.contains(&key.owned()) {
-                    matched.insert(key.owned());
-                    updated += 1;
-                    keep.push(false);
-                } else if options.delete_unmatched_target {
+                let matched = (!null_key)
+                    .then(|| source_keys.get(&target_rows.row(row).owned()))
+                    .flatten();
+                let Some(&source_row) = matched else {
+                    if options.delete_unmatched_target {
+                        deleted += 1;
+                        keep.push(false);
+                    } else {
+                        keep.push(true);
+                    }
+                    continue;
+                };
+                let source_wins = sequence_order
+                    .as_ref()
+                    .is_none_or(|order| order(row, source_row) != std::cmp::Ordering::Greater);
+                let unchanged = match (&target_values, &source_values) {
+                    (Some(target_values), Some(source_values)) => {
+                        target_values.row(row) == source_values.row(source_row)
+                    }
+                    _ => false,
+                };
+                if !source_wins {
+                    fates[source_row] = SourceFate::Dropped;
+                    keep.push(true);
+                } else if deletes[source_row] {
+                    fates[source_row] = SourceFate::Deleted;
                     deleted += 1;
                     keep.push(false);
-                } else {
+                } else if unchanged {
+                    fates[source_row] = SourceFate::Dropped;
                     keep.push(true);
+                } else {
+                    fates[source_row] = SourceFate::Updated;
+                    updated += 1;
+                    keep.push(false);
                 }
             }
             if updated == 0 && deleted == 0 {
@@ -868,12 +1062,20 @@ impl DeltaTable {
             metrics.files_added += adds.len() as u64;
             actions.extend(adds.into_iter().map(Action::Add));
         }
-        let inserted = (0..source.num_rows())
-            .filter(|&row| source_null[row] || !matched.contains(&source_rows.row(row).owned()))
+        metrics.rows_inserted = fates
+            .iter()
+            .filter(|fate| **fate == SourceFate::Inserted)
             .count() as u64;
-        metrics.rows_inserted = inserted;
+        let written = BooleanArray::from(
+            fates
+                .iter()
+                .map(|fate| matches!(fate, SourceFate::Inserted | SourceFate::Updated))
+                .collect::<Vec<_>>(),
+        );
+        let written = filter_record_batch(&source, &written)
+            .map_err(|err| self.schema_error(err.to_string()))?;
         let (adds, _) = self
-            .write_data(&schema, &snapshot.metadata.partition_columns, &[source])
+            .write_data(&schema, &snapshot.metadata.partition_columns, &[written])
             .await?;
         metrics.files_added += adds.len() as u64;
         actions.extend(adds.into_iter().map(Action::Add));
@@ -883,22 +1085,69 @@ impl DeltaTable {
             .map(|key| format!("target.{key} = source.{key}"))
             .collect::<Vec<_>>()
             .join(" AND ");
+        let mut parameters = vec![
+            ("predicate", predicate),
+            (
+                "notMatchedBySourceDelete",
+                options.delete_unmatched_target.to_string(),
+            ),
+        ];
+        if let Some(column) = &options.sequence_by {
+            parameters.push(("sequenceBy", column.clone()));
+        }
+        if let Some(column) = &options.delete_marker {
+            parameters.push(("matchedDeleteWhen", format!("source.{column}")));
+        }
+        // A merge that changes nothing commits nothing, its txn included: running it
+        // again is just as harmless.
+        let txn = if actions.is_empty() {
+            None
+        } else {
+            options.txn
+        };
         self.commit(
             &snapshot,
             actions,
             "MERGE",
-            strings(&[
-                ("predicate", predicate),
-                (
-                    "notMatchedBySourceDelete",
-                    options.delete_unmatched_target.to_string(),
-                ),
-            ]),
+            strings(&parameters),
             metrics,
-            options.txn,
+            txn,
             Isolation::Serializable,
         )
         .await
+    }
+
+    /// Takes the boolean `marker` column out of `source`: the batches without it, and
+    /// for every source row (in order) whether it marks a deletion (null: no).
+    fn split_delete_marker(
+        &self,
+        source: &[RecordBatch],
+        marker: Option<&str>,
+    ) -> DeltaResult<(Vec<RecordBatch>, Vec<bool>)> {
+        let Some(marker) = marker else {
+            let rows = source.iter().map(RecordBatch::num_rows).sum();
+            return Ok((source.to_vec(), vec![false; rows]));
+        };
+        let mut batches = Vec::with_capacity(source.len());
+        let mut deletes = Vec::new();
+        for batch in source {
+            let index = batch.schema().index_of(marker).map_err(|_| {
+                self.schema_error(format!("delete marker {marker} is not in the source"))
+            })?;
+            let flags = cast(batch.column(index), &arrow::datatypes::DataType::Boolean)
+                .map_err(|err| self.schema_error(format!("delete marker {marker}: {err}")))?;
+            let flags = flags
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| {
+                    self.schema_error(format!("delete marker {marker} is not boolean"))
+                })?;
+            deletes.extend((0..flags.len()).map(|row| flags.is_valid(row) && flags.value(row)));
+            let mut batch = batch.clone();
+            batch.remove_column(index);
+            batches.push(batch);
+        }
+        Ok((batches, deletes))
     }
 
     /// Commits `actions` on top of `read` as the next version, retrying a lost race

@@ -645,3 +645,191 @@ fn merge_on_a_composite_key_matches_on_every_column() {
         (0, 2)
     );
 }
+
+/// Trips with a delete flag, for merges that apply changes.
+fn changes(rows: &[(i64, &str, f64, bool)]) -> RecordBatch {
+    let base = trips(
+        &rows
+            .iter()
+            .map(|(id, city, fare, _)| (Some(*id), *city, *fare))
+            .collect::<Vec<_>>(),
+    );
+    let mut fields: Vec<Field> = base
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("deleted", DataType::Boolean, true));
+    let mut columns = base.columns().to_vec();
+    columns.push(Arc::new(arrow::array::BooleanArray::from(
+        rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+    )));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+}
+
+#[test]
+fn merge_by_sequence_keeps_the_newest_version_and_applies_deletions() {
+    let (_, table) = new_table();
+    block_on(table.append(
+        &[trips(&[
+            (Some(1), "NYC", 5.0),
+            (Some(2), "NYC", 5.0),
+            (Some(3), "LA", 5.0),
+        ])],
+        WriteOptions::default(),
+    ))
+    .expect("append");
+    // `fare` orders versions here: a lower fare is an older version.
+    let options = MergeOptions {
+        keys: vec!["trip_id".into()],
+        sequence_by: Some("fare".into()),
+        delete_marker: Some("deleted".into()),
+        skip_unchanged: true,
+        ..Default::default()
+    };
+    let outcome = block_on(table.merge(
+        &[changes(&[
+            (1, "SF", 4.0, false),  // older: loses
+            (2, "SF", 6.0, false),  // newer: wins
+            (3, "LA", 7.0, true),   // newer deletion: deletes
+            (4, "NYC", 1.0, true),  // deletion of a key never seen: nothing
+            (5, "NYC", 1.0, false), // new: inserted
+        ])],
+        options.clone(),
+    ))
+    .expect("merge");
+    let metrics = &outcome.metrics;
+    assert_eq!(
+        (
+            metrics.rows_inserted,
+            metrics.rows_updated,
+            metrics.rows_deleted
+        ),
+        (1, 1, 1)
+    );
+    let snapshot = latest(&table);
+    assert!(
+        snapshot.schema().index_of("deleted").is_err(),
+        "the marker is not written"
+    );
+    assert_eq!(
+        rows(&table, &snapshot),
+        [
+            (Some(1), Some("NYC".into()), Some(5.0)),
+            (Some(2), Some("SF".into()), Some(6.0)),
+            (Some(5), Some("NYC".into()), Some(1.0)),
+        ]
+    );
+    let history = block_on(table.history()).expect("history");
+    assert_eq!(
+        history[0].operation_parameters.get("sequenceBy"),
+        Some(&serde_json::Value::from("fare"))
+    );
+
+    // The same changes again: nothing to do, so no commit, not even with a txn.
+    let replay = block_on(table.merge(
+        &[changes(&[
+            (2, "SF", 6.0, false),
+            (3, "LA", 7.0, true),
+            (5, "NYC", 1.0, false),
+        ])],
+        MergeOptions {
+            txn: Some(("silver".into(), 1)),
+            ..options.clone()
+        },
+    ))
+    .expect("replay");
+    assert!(!replay.committed);
+    assert_eq!(replay.version, snapshot.version());
+    assert_eq!(latest(&table).txn_version("silver"), None);
+
+    // An equal sequence value with other values: the later arrival wins.
+    let tie = block_on(table.merge(&[changes(&[(2, "LA", 6.0, false)])], options)).expect("tie");
+    assert_eq!(tie.metrics.rows_updated, 1);
+
+    let err = block_on(table.merge(
+        &[trips(&[(Some(1), "NYC", 1.0)])],
+        MergeOptions {
+            keys: vec!["trip_id".into()],
+            delete_marker: Some("deleted".into()),
+            ..Default::default()
+        },
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "silver/trips: schema mismatch: delete marker deleted is not in the source"
+    );
+}
+
+#[test]
+fn overwrite_schema_replaces_the_columns() {
+    let (_, table) = new_table();
+    block_on(table.append(&[trips(&[(Some(1), "NYC", 1.0)])], WriteOptions::default()))
+        .expect("append");
+    let narrow = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("ride", DataType::Utf8, true)])),
+        vec![Arc::new(StringArray::from(vec!["one"]))],
+    )
+    .expect("batch");
+    assert!(
+        block_on(table.overwrite(std::slice::from_ref(&narrow), WriteOptions::default())).is_err()
+    );
+    // Nor does a value that does not fit the column's type become a null.
+    let wrong = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "trip_id",
+            DataType::Utf8,
+            true,
+        )])),
+        vec![Arc::new(StringArray::from(vec!["one"]))],
+    )
+    .expect("batch");
+    let err = block_on(table.append(&[wrong], WriteOptions::default())).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("silver/trips: schema mismatch: column trip_id: "),
+        "{err}"
+    );
+    let outcome = block_on(table.overwrite(
+        &[narrow],
+        WriteOptions {
+            overwrite_schema: true,
+            ..Default::default()
+        },
+    ))
+    .expect("overwrite schema");
+    let snapshot = latest(&table);
+    assert_eq!(snapshot.version(), outcome.version);
+    assert_eq!(snapshot.schema().fields().len(), 1);
+    assert_eq!(snapshot.schema().field(0).data_type(), &DataType::Utf8);
+    assert_eq!(snapshot.num_records(), Some(1));
+}
+
+#[test]
+fn changes_list_the_files_appended_after_a_version() {
+    let (_, table) = new_table();
+    for id in 1..=3 {
+        block_on(table.append(&[trips(&[(Some(id), "NYC", 1.0)])], WriteOptions::default()))
+            .expect("append");
+    }
+    let all = block_on(table.changes(-1, 3)).expect("changes");
+    assert_eq!(all.len(), 3);
+    let later = block_on(table.changes(1, 3)).expect("changes");
+    assert_eq!(later.len(), 2);
+    assert_eq!(later, latest(&table).files()[1..].to_vec());
+    assert!(block_on(table.changes(3, 3)).expect("none").is_empty());
+
+    block_on(table.delete_where("trip_id = 1")).expect("delete");
+    let err = block_on(table.changes(3, 4)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "silver/trips: commit 4 (DELETE) changes existing rows; a stream reads only appends (run a full refresh)"
+    );
+    let missing = block_on(table.changes(3, 9)).unwrap_err();
+    assert!(matches!(
+        missing,
+        DeltaError::NotAppendOnly { .. } | DeltaError::MissingCommit { .. }
+    ));
+}

@@ -1,0 +1,603 @@
+//! Silver: typed, clean, deduplicated tables, built incrementally from Bronze.
+//!
+//! A small library of reusable steps, and a runner that applies them per entity:
+//!
+//! - [`Transform`]: a named, configurable step from Arrow rows to Arrow rows that
+//!   may reject rows with a reason. The built-ins are in [`transforms`]: rename,
+//!   select, cast, trim (with case), standardize_phone, parse_timestamp, parse_money,
+//!   dedupe, derive, enrich and validate.
+//! - [`Pipeline`]: one entity's steps, declared as data in `models/silver/<entity>.yml`
+//!   with the business key, the column that orders versions (`sequence_by`), the
+//!   source's deletion marker, and the columns that may arrive later. Steps can be
+//!   switched off without recompiling.
+//! - [`Silver`]: the runner. For each entity it reads only the files the Bronze log
+//!   added since the last version it processed (kept in the checkpoint store under
+//!   `silver/<entity>/`), runs the pipeline, appends rejected rows to
+//!   `silver/<entity>_quarantine` with `_error`, `_step`, `_source_file` and
+//!   `_batch_id`, and merges the rest into `silver/<entity>` on the key: a newer
+//!   version replaces the row, an older or identical one changes nothing, a deletion
+//!   removes it. Every commit carries `txn {appId: medallion-silver-<entity>,
+//!   version: <Bronze version>}`, so a run interrupted after a commit is not applied
+//!   twice. A full refresh rebuilds both tables from all of Bronze and gives the same
+//!   rows.
+
+mod pipeline;
+mod source;
+mod transform;
+pub mod transforms;
+
+#[cfg(test)]
+pub(crate) mod scenario;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
+
+pub use pipeline::{
+    bundled_pipelines, load_pipelines, Pipeline, PipelineError, PipelineRun, Rejection, Step,
+    StepStats, BUNDLED,
+};
+pub use source::QUARANTINE_REASON_COLUMNS;
+pub use transform::{
+    parse_type, Columns, OnError, StepContext, StepOutput, Transform, TransformError, TypeName,
+};
+
+use crate::bronze;
+use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
+use crate::delta::{
+    CommitOutcome, DeltaError, DeltaTable, MergeOptions, TableOptions, WriteOptions,
+};
+use crate::storage::{now_ms, Storage, StorageError};
+
+/// The runner's row id column, added before the steps and dropped after them.
+pub(crate) const ROW_ID: &str = "__row_id";
+
+/// Whether `name` is a column the runner manages (Bronze metadata or the row id)
+/// rather than data: steps carry them through, and Silver does not keep them.
+pub(crate) fn is_runner_column(name: &str) -> bool {
+    name == ROW_ID || bronze::METADATA_COLUMNS.contains(&name)
+}
+
+/// The Silver table of an entity: `silver/<entity>`.
+pub fn table_path(entity: &str) -> String {
+    format!("silver/{entity}")
+}
+
+/// The quarantine table of an entity: `silver/<entity>_quarantine`.
+pub fn quarantine_path(entity: &str) -> String {
+    format!("silver/{entity}_quarantine")
+}
+
+/// The `txn` application id of an entity's Silver writes.
+pub fn app_id(entity: &str) -> String {
+    format!("medallion-silver-{entity}")
+}
+
+/// Why a Silver run failed. Every variant names the entity, file or table.
+#[derive(Debug, thiserror::Error)]
+pub enum SilverError {
+    /// A pipeline file is invalid, or one of its steps failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// Pipelines look each other up in a cycle.
+    #[error("the Silver pipelines of {entities} look each other up in a cycle")]
+    Cycle { entities: String },
+    /// No pipeline for the entity asked for.
+    #[error("no Silver pipeline for {entity} (there are: {known})")]
+    UnknownEntity { entity: String, known: String },
+    /// A lookup table the pipeline needs does not exist.
+    #[error("{entity}: lookup table {table} does not exist yet (run Silver for it first)")]
+    MissingLookup { entity: String, table: String },
+    /// The batch holds a key twice when it reaches the merge.
+    #[error("{file}: the rows reaching the merge hold key {key} twice (is the dedupe step switched off?)")]
+    DuplicateKey { file: String, key: String },
+    /// Rows went missing between Bronze and Silver: a step lost rows it neither
+    /// passed on, rejected nor counted as duplicates.
+    #[error("{file}: {rows_in} rows in, but {rows_out} out + {quarantined} quarantined + {duplicates} duplicates")]
+    Unbalanced {
+        file: String,
+        rows_in: u64,
+        rows_out: u64,
+        quarantined: u64,
+        duplicates: u64,
+    },
+    /// The Bronze rows could not be shaped for the steps.
+    #[error("{table}: {detail}")]
+    Source { table: String, detail: String },
+    /// The checkpoint holds something unreadable.
+    #[error("checkpoint key {key} is corrupt: {detail}")]
+    CorruptCheckpoint { key: String, detail: String },
+    /// A Delta table operation failed.
+    #[error(transparent)]
+    Delta(#[from] DeltaError),
+    /// The checkpoint store failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// How a run treats what is already in Silver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SilverOptions {
+    /// Rebuild from all of Bronze instead of the versions not yet processed.
+    pub full_refresh: bool,
+}
+
+/// What one entity's Silver run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilverReport {
+    /// The entity.
+    pub entity: String,
+    /// Whether it rebuilt from all of Bronze.
+    pub full_refresh: bool,
+    /// The Bronze versions read, first to last; none when there was nothing new.
+    pub bronze_versions: Option<(i64, i64)>,
+    /// Bronze rows read.
+    pub rows_in: u64,
+    /// Rows that reached the merge.
+    pub rows_out: u64,
+    /// Rows dropped as duplicates within the batch.
+    pub duplicates: u64,
+    /// Rows sent to quarantine.
+    pub quarantined: u64,
+    /// Rows added to Silver.
+    pub inserted: u64,
+    /// Rows replaced by a newer version.
+    pub updated: u64,
+    /// Rows removed (source deletions, or by the full refresh).
+    pub deleted: u64,
+    /// The Silver table's version after the run.
+    pub version: Option<i64>,
+    /// The quarantine table's version after the run.
+    pub quarantine_version: Option<i64>,
+    /// Findings of `warn` rules.
+    pub warnings: Vec<String>,
+    /// Rows in and out of each step.
+    pub steps: Vec<StepStats>,
+    /// Why nothing ran, when nothing did.
+    pub note: Option<String>,
+    /// Wall time.
+    pub duration_ms: i64,
+}
+
+impl SilverReport {
+    /// Rows inserted or updated.
+    pub fn upserted(&self) -> u64 {
+        self.inserted + self.updated
+    }
+
+    /// Rows that reached the merge and changed nothing: older than, or equal to, the
+    /// row already there, or deletions of keys Silver does not hold.
+    pub fn unchanged(&self) -> u64 {
+        self.rows_out
+            .saturating_sub(self.inserted + self.updated + self.deleted)
+    }
+}
+
+/// What the checkpoint holds for an entity: `silver/<entity>/progress`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The last Bronze version processed.
+    pub bronze_version: i64,
+    /// The Silver table's version after it.
+    pub silver_version: Option<i64>,
+    /// The quarantine table's version after it.
+    pub quarantine_version: Option<i64>,
+    /// Whether that run was a full refresh.
+    pub full_refresh: bool,
+    /// When it finished, in ms since the epoch.
+    pub processed_at_ms: i64,
+}
+
+fn progress_key(entity: &str) -> String {
+    format!("silver/{entity}/progress")
+}
+
+fn run_key(entity: &str, bronze_version: i64) -> String {
+    format!("silver/{entity}/runs/{bronze_version:020}")
+}
+
+/// Orders pipelines so that each runs after the Silver tables it looks up.
+fn dependency_order(pipelines: Vec<Pipeline>) -> Result<Vec<Pipeline>, SilverError> {
+    let entities: BTreeSet<String> = pipelines.iter().map(|p| p.entity.clone()).collect();
+    let mut pending: BTreeMap<String, (Pipeline, BTreeSet<String>)> = pipelines
+        .into_iter()
+        .map(|pipeline| {
+            let needs = pipeline
+                .lookups()
+                .iter()
+                .filter_map(|table| table.strip_prefix("silver/"))
+                .filter(|entity| entities.contains(*entity) && *entity != pipeline.entity)
+                .map(str::to_owned)
+                .collect();
+            (pipeline.entity.clone(), (pipeline, needs))
+        })
+        .collect();
+    let mut ordered: Vec<Pipeline> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready: Vec<String> = pending
+            .iter()
+            .filter(|(_, (_, needs))| needs.iter().all(|need| !pending.contains_key(need)))
+            .map(|(entity, _)| entity.clone())
+            .collect();
+        if ready.is_empty() {
+            return Err(SilverError::Cycle {
+                entities: pending.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+        for entity in ready {
+            if let Some((pipeline, _)) = pending.remove(&entity) {
+                ordered.push(pipeline);
+            }
+        }
+    }
+    Ok(ordered)
+}
+
+/// The Silver runner over one store and checkpoint store.
+#[derive(Debug, Clone)]
+pub struct Silver {
+    storage: Arc<dyn Storage>,
+    checkpoint: Arc<dyn CheckpointStore>,
+    pipelines: Vec<Pipeline>,
+}
+
+impl Silver {
+    /// A runner for `pipelines`, which it orders so that lookups run first.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        checkpoint: Arc<dyn CheckpointStore>,
+        pipelines: Vec<Pipeline>,
+    ) -> Result<Self, SilverError> {
+        Ok(Self {
+            storage,
+            checkpoint,
+            pipelines: dependency_order(pipelines)?,
+        })
+    }
+
+    /// The pipelines, in the order they run.
+    pub fn pipelines(&self) -> &[Pipeline] {
+        &self.pipelines
+    }
+
+    /// The pipeline of `entity`, to switch its steps on and off.
+    pub fn pipeline_mut(&mut self, entity: &str) -> Result<&mut Pipeline, SilverError> {
+        let known = self.known();
+        self.pipelines
+            .iter_mut()
+            .find(|pipeline| pipeline.entity == entity)
+            .ok_or_else(|| SilverError::UnknownEntity {
+                entity: entity.to_owned(),
+                known,
+            })
+    }
+
+    fn known(&self) -> String {
+        self.pipelines
+            .iter()
+            .map(|p| p.entity.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// What the checkpoint holds for `entity`.
+    pub async fn progress(&self, entity: &str) -> Result<Option<Progress>, SilverError> {
+        let key = progress_key(entity);
+        match self.checkpoint.get(&key).await? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
+                SilverError::CorruptCheckpoint {
+                    key,
+                    detail: err.to_string(),
+                }
+            }),
+        }
+    }
+
+    /// Runs every pipeline, lookups first; stops at the first failure.
+    pub async fn run_all(&self, options: &SilverOptions) -> Result<Vec<SilverReport>, SilverError> {
+        let mut reports = Vec::with_capacity(self.pipelines.len());
+        for pipeline in &self.pipelines {
+            reports.push(self.run_pipeline(pipeline, options).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Runs the pipeline of `entity`.
+    pub async fn run(
+        &self,
+        entity: &str,
+        options: &SilverOptions,
+    ) -> Result<SilverReport, SilverError> {
+        let pipeline = self
+            .pipelines
+            .iter()
+            .find(|pipeline| pipeline.entity == entity)
+            .ok_or_else(|| SilverError::UnknownEntity {
+                entity: entity.to_owned(),
+                known: self.known(),
+            })?;
+        self.run_pipeline(pipeline, options).await
+    }
+
+    async fn run_pipeline(
+        &self,
+        pipeline: &Pipeline,
+        options: &SilverOptions,
+    ) -> Result<SilverReport, SilverError> {
+        let started = now_ms();
+        let entity = pipeline.entity.as_str();
+        let mut report = SilverReport {
+            entity: entity.to_owned(),
+            full_refresh: options.full_refresh,
+            ..Default::default()
+        };
+        let bronze = DeltaTable::new(self.storage.clone(), bronze::table_path(entity));
+        if !bronze.exists().await? {
+            report.note = Some(format!("{} does not exist yet", bronze.root()));
+            return Ok(report);
+        }
+        let snapshot = bronze.snapshot().await?;
+        let latest = snapshot.version();
+        let silver = DeltaTable::new(self.storage.clone(), table_path(entity));
+        let quarantine = DeltaTable::new(self.storage.clone(), quarantine_path(entity));
+        let app = app_id(entity);
+        let progress = self.progress(entity).await?;
+        let silver_done = match silver.exists().await? {
+            true => Some(silver.snapshot().await?.txn_version(&app)),
+            false => None,
+        };
+        // The last Bronze version in Silver: the checkpoint's, or the table's own txn
+        // when a run committed and stopped before its checkpoint.
+        let processed = progress
+            .as_ref()
+            .map(|p| p.bronze_version)
+            .max(silver_done.flatten());
+        let full_refresh = options.full_refresh || silver_done.is_none() || processed.is_none();
+        report.full_refresh = full_refresh;
+        if !full_refresh && processed >= Some(latest) {
+            report.version = Some(silver.snapshot().await?.version());
+            if progress.as_ref().map(|p| p.bronze_version) < Some(latest) {
+                self.save_progress(&report, latest).await?;
+            }
+            report.note = Some(format!(
+                "up to date with {} version {latest}",
+                bronze.root()
+            ));
+            report.duration_ms = now_ms() - started;
+            return Ok(report);
+        }
+        let (first, files) = match processed {
+            Some(done) if !full_refresh => (done + 1, bronze.changes(done, latest).await?),
+            _ => (0, snapshot.files().to_vec()),
+        };
+        report.bronze_versions = Some((first, latest));
+        let mut batches = Vec::with_capacity(files.len());
+        for add in &files {
+            batches.push(bronze.read_file(&snapshot, add).await?);
+        }
+        let source_error = |detail: String| SilverError::Source {
+            table: bronze.root().to_owned(),
+            detail,
+        };
+        let input = concat_batches(snapshot.schema(), &batches)
+            .map_err(|err| source_error(err.to_string()))?;
+        report.rows_in = input.num_rows() as u64;
+        let view = source::source_view(&input, &pipeline.optional_columns).map_err(source_error)?;
+        let context = self.lookups(pipeline).await?;
+        let run = pipeline.run(view.clone(), &context)?;
+        let rejected = source::quarantine_rows(&view, &run.rejections).map_err(source_error)?;
+        let output = source::without_runner_columns(&run.rows).map_err(source_error)?;
+        report.rows_out = output.num_rows() as u64;
+        report.quarantined = rejected.num_rows() as u64;
+        report.duplicates = run.duplicates as u64;
+        report.warnings = run.warnings;
+        report.steps = run.steps;
+        if report.rows_in != report.rows_out + report.quarantined + report.duplicates {
+            return Err(SilverError::Unbalanced {
+                file: pipeline.file.clone(),
+                rows_in: report.rows_in,
+                rows_out: report.rows_out,
+                quarantined: report.quarantined,
+                duplicates: report.duplicates,
+            });
+        }
+        for column in pipeline.key.iter().chain(&pipeline.delete_marker) {
+            if output.schema().index_of(column).is_err() {
+                return Err(PipelineError {
+                    file: pipeline.file.clone(),
+                    step: None,
+                    detail: format!("{column} is not in the pipeline's output"),
+                }
+                .into());
+            }
+        }
+        if let Some(key) =
+            source::first_duplicate_key(&output, &pipeline.key).map_err(source_error)?
+        {
+            return Err(SilverError::DuplicateKey {
+                file: pipeline.file.clone(),
+                key,
+            });
+        }
+
+        let txn = Some((app.clone(), latest));
+        report.quarantine_version = Some(
+            self.write_quarantine(&quarantine, rejected, full_refresh, txn.clone(), pipeline)
+                .await?,
+        );
+        let outcome = self
+            .write_silver(
+                &silver,
+                output,
+                full_refresh,
+                txn,
+                pipeline,
+                silver_done.flatten(),
+                latest,
+            )
+            .await?;
+        report.version = Some(outcome.version);
+        report.inserted = outcome.metrics.rows_inserted;
+        report.updated = outcome.metrics.rows_updated;
+        report.deleted = outcome.metrics.rows_deleted;
+        report.duration_ms = now_ms() - started;
+        self.save_progress(&report, latest).await?;
+        Ok(report)
+    }
+
+    /// Loads every table the pipeline looks up.
+    async fn lookups(&self, pipeline: &Pipeline) -> Result<StepContext, SilverError> {
+        let mut context = StepContext::new();
+        for table in pipeline.lookups() {
+            let lookup = DeltaTable::new(self.storage.clone(), table.clone());
+            if !lookup.exists().await? {
+                return Err(SilverError::MissingLookup {
+                    entity: pipeline.entity.clone(),
+                    table,
+                });
+            }
+            let snapshot = lookup.snapshot().await?;
+            let batches = lookup.read(&snapshot).await?;
+            let rows =
+                concat_batches(snapshot.schema(), &batches).map_err(|err| SilverError::Source {
+                    table: table.clone(),
+                    detail: err.to_string(),
+                })?;
+            context = context.with_lookup(table, rows);
+        }
+        Ok(context)
+    }
+
+    fn table_options(pipeline: &Pipeline, description: String) -> TableOptions {
+        TableOptions {
+            name: Some(pipeline.entity.clone()),
+            description: Some(description),
+            ..Default::default()
+        }
+    }
+
+    async fn write_quarantine(
+        &self,
+        table: &DeltaTable,
+        rows: RecordBatch,
+        full_refresh: bool,
+        txn: Option<(String, i64)>,
+        pipeline: &Pipeline,
+    ) -> Result<i64, SilverError> {
+        if !table.exists().await? {
+            let description = format!("rows of {} that a Silver step rejected", pipeline.entity);
+            table
+                .create(&rows.schema(), Self::table_options(pipeline, description))
+                .await?;
+        }
+        let snapshot = table.snapshot().await?;
+        let done = txn
+            .as_ref()
+            .is_some_and(|(app, version)| snapshot.txn_version(app) >= Some(*version));
+        let outcome = if full_refresh {
+            let options = WriteOptions {
+                txn,
+                overwrite_schema: true,
+                ..Default::default()
+            };
+            table.overwrite(&[rows], options).await?
+        } else if rows.num_rows() > 0 && !done {
+            let options = WriteOptions {
+                txn,
+                merge_schema: true,
+                ..Default::default()
+            };
+            table.append(&[rows], options).await?
+        } else {
+            return Ok(snapshot.version());
+        };
+        Ok(outcome.version)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_silver(
+        &self,
+        table: &DeltaTable,
+        rows: RecordBatch,
+        full_refresh: bool,
+        txn: Option<(String, i64)>,
+        pipeline: &Pipeline,
+        done: Option<i64>,
+        latest: i64,
+    ) -> Result<CommitOutcome, SilverError> {
+        let source_error = |detail: String| SilverError::Source {
+            table: table.root().to_owned(),
+            detail,
+        };
+        if full_refresh {
+            let rows = match &pipeline.delete_marker {
+                Some(marker) => source::without_deleted(&rows, marker).map_err(source_error)?,
+                None => rows,
+            };
+            if !table.exists().await? {
+                let description = pipeline
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| format!("{} in Silver", pipeline.entity));
+                table
+                    .create(&rows.schema(), Self::table_options(pipeline, description))
+                    .await?;
+            }
+            let options = WriteOptions {
+                txn,
+                overwrite_schema: true,
+                ..Default::default()
+            };
+            return Ok(table.overwrite(&[rows], options).await?);
+        }
+        if done >= Some(latest) {
+            let snapshot = table.snapshot().await?;
+            return Ok(CommitOutcome {
+                version: snapshot.version(),
+                committed: false,
+                metrics: Default::default(),
+                checkpoint_error: None,
+            });
+        }
+        let options = MergeOptions {
+            keys: pipeline.key.clone(),
+            sequence_by: pipeline.sequence_by.clone(),
+            delete_marker: pipeline.delete_marker.clone(),
+            skip_unchanged: true,
+            merge_schema: true,
+            txn,
+            ..Default::default()
+        };
+        Ok(table.merge(&[rows], options).await?)
+    }
+
+    async fn save_progress(&self, report: &SilverReport, latest: i64) -> Result<(), SilverError> {
+        let progress = Progress {
+            bronze_version: latest,
+            silver_version: report.version,
+            quarantine_version: report.quarantine_version,
+            full_refresh: report.full_refresh,
+            processed_at_ms: now_ms(),
+        };
+        // Plain structs of numbers, strings and lists always serialise.
+        let progress = serde_json::to_vec(&progress).unwrap_or_default();
+        let run = serde_json::to_vec(report).unwrap_or_default();
+        self.checkpoint
+            .write(
+                WriteBatch::new()
+                    .put(progress_key(&report.entity), progress)
+                    .put(run_key(&report.entity, latest), run),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! `parse_timestamp`: instants in several formats and offsets, into UTC.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, StringArray, TimestampMicrosecondArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use serde::Deserialize;
+
+use crate::silver::transform::{
+    column_index, quote, replace_column, OnError, StepContext, StepOutput, Transform,
+    TransformError,
+};
+
+/// Parses instants into UTC timestamps (microseconds): `columns: [pickup_at]`.
+///
+/// `formats` are tried in order: `iso8601` (RFC 3339 with `T` or a space, optional
+/// fraction, `Z` or an offset, or no offset), or a chrono `strftime` pattern such as
+/// `%m/%d/%Y %H:%M:%S`. A value without an offset is read in `timezone` (`UTC` or a
+/// fixed offset such as `-05:00`). Timestamps and dates already typed are converted.
+/// A value no format reads rejects the row (or is null with `on_error: null`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseTimestamp {
+    /// The columns to parse.
+    pub columns: Vec<String>,
+    /// The formats to try, in order.
+    #[serde(default = "default_formats")]
+    pub formats: Vec<String>,
+    /// The zone of values without an offset.
+    #[serde(default)]
+    pub timezone: Zone,
+    /// What a value that is not a timestamp does.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+fn default_formats() -> Vec<String> {
+    vec!["iso8601".to_owned()]
+}
+
+/// A fixed UTC offset, written `UTC`, `Z` or `±HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(pub FixedOffset);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone(FixedOffset::east_opt(0).expect("UTC is a valid offset"))
+    }
+}
+
+impl Zone {
+    /// Parses `UTC`, `Z` or `±HH:MM`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("utc") || text == "Z" {
+            return Ok(Self::default());
+        }
+        let parsed = (|| {
+            let (sign, rest) = match text.as_bytes().first()? {
+                b'+' => (1, &text[1..]),
+                b'-' => (-1, &text[1..]),
+                _ => return None,
+            };
+            let (hours, minutes) = rest.split_once(':')?;
+            let seconds = hours.parse::<i32>().ok()? * 3600 + minutes.parse::<i32>().ok()? * 60;
+            FixedOffset::east_opt(sign * seconds)
+        })();
+        parsed
+            .map(Zone)
+            .ok_or_else(|| format!("timezone {text:?} is not UTC or a fixed offset such as -05:00"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Zone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Zone::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Microseconds since the epoch of `text` read with `format` (`iso8601` or strftime).
+pub(crate) fn parse_instant(text: &str, format: &str, zone: Zone) -> Option<i64> {
+    let text = text.trim();
+    let local = |naive: NaiveDateTime| {
+        zone.0
+            .from_local_datetime(&naive)
+            .single()
+            .map(|instant| instant.timestamp_micros())
+    };
+    if format.eq_ignore_ascii_case("iso8601") || format.eq_ignore_ascii_case("rfc3339") {
+        let normalized = match text.as_bytes().get(10) {
+            Some(b' ') => format!("{}T{}", &text[..10], &text[11..]),
+            _ => text.to_owned(),
+        };
+        if let Ok(instant) = DateTime::parse_from_rfc3339(&normalized) {
+            return Some(instant.timestamp_micros());
+        }
+        if let Ok(naive) = NaiveDateTime::parse_from_str(&normalized, "%Y-%m-%dT%H:%M:%S%.f") {
+            return local(naive);
+        }
+        if let Ok(naive) = NaiveDateTime::parse_from_str(&normalized, "%Y-%m-%dT%H:%M") {
+            return local(naive);
+        }
+        return NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|date| local(date.and_hms_opt(0, 0, 0)?));
+    }
+    if format.contains("%z") || format.contains("%:z") || format.contains("%#z") {
+        return DateTime::parse_from_str(text, format)
+            .ok()
+            .map(|instant| instant.timestamp_micros());
+    }
+    match NaiveDateTime::parse_from_str(text, format) {
+        Ok(naive) => local(naive),
+        Err(_) => NaiveDate::parse_from_str(text, format)
+            .ok()
+            .and_then(|date| local(date.and_hms_opt(0, 0, 0)?)),
+    }
+}
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+impl Transform for ParseTimestamp {
+    fn kind(&self) -> &'static str {
+        "parse_timestamp"
+    }
+
+    fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
+        let mut errors: Vec<Option<String>> = vec![None; input.num_rows()];
+        let mut batch = input;
+        for column in &self.columns {
+            let index = column_index(&batch, column)?;
+            let source = batch.column(index).clone();
+            let parsed = match source.data_type() {
+                DataType::Utf8 => {
+                    let strings = source
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .expect("Utf8 is a StringArray");
+                    let mut values = Vec::with_capacity(strings.len());
+                    for (row, error) in errors.iter_mut().enumerate() {
+                        let text = strings.is_valid(row).then(|| strings.value(row));
+                        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+                            values.push(None);
+                            continue;
+                        };
+                        let micros = self
+                            .formats
+                            .iter()
+                            .find_map(|format| parse_instant(text, format, self.timezone));
+                        if micros.is_none()
+                            && self.on_error == OnError::Quarantine
+                            && error.is_none()
+                        {
+                            *error =
+                                Some(format!("`{column}` is not a timestamp: {}", quote(text)));
+                        }
+                        values.push(micros);
+                    }
+                    Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+                }
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+                    cast(&source, &utc_micros())?
+                }
+                other => {
+                    return Err(TransformError::UnsupportedType {
+                        column: column.clone(),
+                        data_type: other.clone(),
+                    })
+                }
+            };
+            batch = replace_column(&batch, index, parsed)?;
+        }
+        StepOutput::split(batch, errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::silver::transforms::{strings, test_batch};
+
+    fn micros(text: &str) -> i64 {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_micros()
+    }
+
+    #[test]
+    fn iso8601_takes_offsets_fractions_spaces_and_naive_values() {
+        let utc = Zone::default();
+        let want = micros("2026-01-05T05:01:00Z");
+        for text in [
+            "2026-01-05T00:01:00-05:00",
+            "2026-01-05 05:01:00Z",
+            "2026-01-05T05:01:00.000+00:00",
+            "2026-01-05T05:01:00",
+            "2026-01-05T05:01",
+        ] {
+            assert_eq!(parse_instant(text, "iso8601", utc), Some(want), "{text}");
+        }
+        assert_eq!(
+            parse_instant("2026-01-05", "iso8601", utc),
+            Some(micros("2026-01-05T00:00:00Z"))
+        );
+        let new_york = Zone::parse("-05:00").unwrap();
+        assert_eq!(
+            parse_instant("2026-01-05 00:01:00", "iso8601", new_york),
+            Some(want)
+        );
+        for bad in ["2026-02-32T10:00:00-05:00", "yesterday", "2026-13-01"] {
+            assert_eq!(parse_instant(bad, "iso8601", utc), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn strftime_formats_read_legacy_and_offset_values() {
+        let utc = Zone::default();
+        assert_eq!(
+            parse_instant("09/30/2025 19:00:00", "%m/%d/%Y %H:%M:%S", utc),
+            Some(micros("2025-09-30T19:00:00Z"))
+        );
+        assert_eq!(
+            parse_instant("30.09.2025 19:00 +0200", "%d.%m.%Y %H:%M %z", utc),
+            Some(micros("2025-09-30T17:00:00Z"))
+        );
+        assert_eq!(
+            parse_instant("20250930", "%Y%m%d", utc),
+            Some(micros("2025-09-30T00:00:00Z"))
+        );
+        assert!(Zone::parse("Europe/Paris").is_err());
+    }
+
+    #[test]
+    fn parse_timestamp_tries_formats_in_order_and_quarantines_the_rest() {
+        let input = test_batch(&[(
+            "at",
+            &[
+                Some("2025-09-30T19:00:00-05:00"),
+                Some("09/30/2025 19:00:00"),
+                Some("2026-02-32T10:00:00-05:00"),
+                None,
+                Some(""),
+            ],
+        )]);
+        let step = ParseTimestamp {
+            columns: vec!["at".to_owned()],
+            formats: vec!["iso8601".to_owned(), "%m/%d/%Y %H:%M:%S".to_owned()],
+            timezone: Zone::default(),
+            on_error: OnError::Quarantine,
+        };
+        let out = step.apply(input, &StepContext::new()).unwrap();
+        assert_eq!(
+            out.reasons,
+            ["`at` is not a timestamp: \"2026-02-32T10:00:00-05:00\""]
+        );
+        assert_eq!(
+            strings(&out.rows, "at"),
+            [
+                Some("2025-10-01T00:00:00Z".into()),
+                Some("2025-09-30T19:00:00Z".into()),
+                None,
+                None
+            ]
+        );
+        assert_eq!(out.rows.schema().field(0).data_type(), &utc_micros());
+    }
+
+    #[test]
+    fn typed_timestamps_are_converted_and_numbers_refused() {
+        let typed = RecordBatch::try_new(
+            Arc::new(arrow::datatypes::Schema::new(vec![
+                arrow::datatypes::Field::new(
+                    "at",
+                    DataType::Timestamp(TimeUnit::Millisecond, None),
+                    true,
+                ),
+            ])),
+            vec![Arc::new(arrow::array::TimestampMillisecondArray::from(
+                vec![Some(1_000)],
+            ))],
+        )
+        .unwrap();
+        let step = ParseTimestamp {
+            columns: vec!["at".to_owned()],
+            formats: default_formats(),
+            timezone: Zone::default(),
+            on_error: OnError::Quarantine,
+        };
+        let out = step.apply(typed, &StepContext::new()).unwrap();
+        assert_eq!(
+            strings(&out.rows, "at"),
+            [Some("1970-01-01T00:00:01Z".into())]
+        );
+
+        let numbers = crate::silver::transforms::int_batch("at", &[Some(1)]);
+        assert!(step.apply(numbers, &StepContext::new()).is_err());
+    }
+}
