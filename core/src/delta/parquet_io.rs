@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
@@ -83,8 +83,9 @@ impl AsyncFileReader for StorageFileReader {
     }
 }
 
-/// Reads a data file and aligns it to `schema`: columns the file lacks (added to the
-/// table after it was written) are null, and every column is cast to the table's type.
+/// Reads a data file and aligns it to `schema`: only the file's columns that `schema`
+/// names are decoded, columns the file lacks (added to the table after it was written)
+/// are null, and every column is cast to the table's type.
 pub async fn read(
     storage: Arc<dyn Storage>,
     path: &str,
@@ -109,9 +110,21 @@ pub async fn read(
         path: path.to_owned(),
         size,
     };
-    let stream = ParquetRecordBatchStreamBuilder::new(reader)
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
-        .map_err(parquet_error)?
+        .map_err(parquet_error)?;
+    let wanted: Vec<usize> = builder
+        .parquet_schema()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| schema.field_with_name(field.name()).is_ok())
+        .map(|(index, _)| index)
+        .collect();
+    let projection = ProjectionMask::roots(builder.parquet_schema(), wanted);
+    let stream = builder
+        .with_projection(projection)
         .with_batch_size(8192)
         .build()
         .map_err(parquet_error)?;

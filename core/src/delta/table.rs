@@ -377,22 +377,101 @@ impl DeltaTable {
 
     /// Reads one data file of `snapshot`, shaped to the snapshot's schema.
     pub async fn read_file(&self, snapshot: &Snapshot, add: &Add) -> DeltaResult<RecordBatch> {
+        self.read_file_as(snapshot, add, &snapshot.schema).await
+    }
+
+    /// Every row of `snapshot` in one batch, with only the named columns decoded.
+    pub async fn read_columns(
+        &self,
+        snapshot: &Snapshot,
+        columns: &[String],
+    ) -> DeltaResult<RecordBatch> {
+        self.read_projected(snapshot, columns, None).await
+    }
+
+    /// The rows of `snapshot` that may hold one of `values` in column `key`, in one
+    /// batch with only the named columns decoded. Files whose statistics show no value
+    /// between the least and the greatest of `values` are skipped; the others are read
+    /// whole, so rows with other keys come too.
+    pub async fn read_columns_for_keys(
+        &self,
+        snapshot: &Snapshot,
+        columns: &[String],
+        key: &str,
+        values: &ArrayRef,
+    ) -> DeltaResult<RecordBatch> {
+        let range = match min_max(values) {
+            Some((low, Some(high))) => Some((low, high)),
+            // Only nulls: no row can match.
+            None => {
+                return self
+                    .read_projected(snapshot, columns, Some(&|_: &Add| false))
+                    .await
+            }
+            // No exact maximum (a long string): no file is skipped.
+            Some((_, None)) => None,
+        };
+        let may_hold = |add: &Add| {
+            let Some((low, high)) = &range else {
+                return true;
+            };
+            add.stats
+                .as_deref()
+                .and_then(FileStats::parse)
+                .is_none_or(|stats| stats.may_contain_range(key, low, high))
+        };
+        self.read_projected(snapshot, columns, Some(&may_hold))
+            .await
+    }
+
+    async fn read_projected(
+        &self,
+        snapshot: &Snapshot,
+        columns: &[String],
+        keep_file: Option<&dyn Fn(&Add) -> bool>,
+    ) -> DeltaResult<RecordBatch> {
+        let indices = columns
+            .iter()
+            .map(|column| {
+                snapshot
+                    .schema
+                    .index_of(column)
+                    .map_err(|_| self.schema_error(format!("column {column} is not in the table")))
+            })
+            .collect::<DeltaResult<Vec<_>>>()?;
+        let projected = Arc::new(
+            snapshot
+                .schema
+                .project(&indices)
+                .map_err(|err| self.schema_error(err.to_string()))?,
+        );
+        let mut batches = Vec::with_capacity(snapshot.files.len());
+        for add in &snapshot.files {
+            if keep_file.is_none_or(|keep| keep(add)) {
+                batches.push(self.read_file_as(snapshot, add, &projected).await?);
+            }
+        }
+        concat_batches(&projected, &batches).map_err(|err| self.schema_error(err.to_string()))
+    }
+
+    /// Reads one data file of `snapshot`, shaped to `schema` (the snapshot's or some
+    /// of its columns).
+    async fn read_file_as(
+        &self,
+        snapshot: &Snapshot,
+        add: &Add,
+        schema: &SchemaRef,
+    ) -> DeltaResult<RecordBatch> {
         let path = self.file_path(&add.path);
-        let batches = parquet_io::read(
-            self.storage.clone(),
-            &path,
-            add.size as u64,
-            &snapshot.schema,
-        )
-        .await;
+        let batches = parquet_io::read(self.storage.clone(), &path, add.size as u64, schema).await;
         let batches = match batches {
             Err(DeltaError::Storage(StorageError::NotFound { .. })) => {
                 return Err(DeltaError::Storage(StorageError::NotFound { path }))
             }
             other => other?,
         };
-        let batch = concat_batches(&snapshot.schema, &batches)
-            .map_err(|err| self.schema_error(err.to_string()))?;
+        let batch =
+            concat_batches(schema, &batches).map_err(|err| self.schema_error(err.to_string()))?;
         self.fill_partition_columns(snapshot, add, batch)
     }
 
@@ -452,19 +531,19 @@ impl DeltaTable {
         if snapshot.metadata.partition_columns.is_empty() {
             return Ok(batch);
         }
+        let schema = batch.schema();
         let mut columns = batch.columns().to_vec();
         for name in &snapshot.metadata.partition_columns {
-            let Ok(index) = snapshot.schema.index_of(name) else {
+            let Ok(index) = schema.index_of(name) else {
                 continue;
             };
-            let field = snapshot.schema.field(index);
+            let field = schema.field(index);
             let value = add.partition_values.get(name).cloned().flatten();
             let strings = arrow::array::StringArray::from(vec![value; batch.num_rows()]);
             columns[index] = cast(&strings, field.data_type())
                 .map_err(|err| self.schema_error(format!("partition value of {name}: {err}")))?;
         }
-        RecordBatch::try_new(snapshot.schema.clone(), columns)
-            .map_err(|err| self.schema_error(err.to_string()))
+        RecordBatch::try_new(schema, columns).map_err(|err| self.schema_error(err.to_string()))
     }
 
     fn schema_error(&self, detail: impl Into<String>) -> DeltaError {

@@ -833,3 +833,42 @@ fn changes_list_the_files_appended_after_a_version() {
         DeltaError::NotAppendOnly { .. } | DeltaError::MissingCommit { .. }
     ));
 }
+
+#[test]
+fn read_columns_decodes_only_the_columns_asked_for() {
+    let (_, table) = new_table();
+    for id in 1..=2 {
+        block_on(table.append(&[trips(&[(Some(id), "NYC", 1.5)])], WriteOptions::default()))
+            .expect("append");
+    }
+    let snapshot = latest(&table);
+    let ids =
+        block_on(table.read_columns(&snapshot, &["fare".into(), "trip_id".into()])).expect("read");
+    let names: Vec<_> = ids
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["fare", "trip_id"]);
+    assert_eq!(ids.num_rows(), 2);
+    let err = block_on(table.read_columns(&snapshot, &["nope".into()])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "silver/trips: schema mismatch: column nope is not in the table"
+    );
+    // Only the files whose trip_id range may hold 2 are read.
+    let wanted: arrow::array::ArrayRef = Arc::new(Int64Array::from(vec![Some(2), None]));
+    let found =
+        block_on(table.read_columns_for_keys(&snapshot, &["city".into()], "trip_id", &wanted))
+            .expect("read");
+    assert_eq!(found.num_rows(), 1);
+    let nulls: arrow::array::ArrayRef = Arc::new(Int64Array::from(vec![None::<i64>]));
+    let none =
+        block_on(table.read_columns_for_keys(&snapshot, &["city".into()], "trip_id", &nulls))
+            .expect("read");
+    assert_eq!(none.num_rows(), 0);
+    let (_, empty) = new_table();
+    let none = block_on(empty.read_columns(&latest(&empty), &["city".into()])).expect("empty");
+    assert_eq!((none.num_rows(), none.num_columns()), (0, 1));
+}

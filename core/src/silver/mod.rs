@@ -44,7 +44,8 @@ pub use pipeline::{
 };
 pub use source::QUARANTINE_REASON_COLUMNS;
 pub use transform::{
-    parse_type, Columns, OnError, StepContext, StepOutput, Transform, TransformError, TypeName,
+    parse_type, Columns, Lookup, OnError, StepContext, StepOutput, Transform, TransformError,
+    TypeName,
 };
 
 use crate::bronze;
@@ -213,7 +214,7 @@ fn dependency_order(pipelines: Vec<Pipeline>) -> Result<Vec<Pipeline>, SilverErr
             let needs = pipeline
                 .lookups()
                 .iter()
-                .filter_map(|table| table.strip_prefix("silver/"))
+                .filter_map(|lookup| lookup.table.strip_prefix("silver/"))
                 .filter(|entity| entities.contains(*entity) && *entity != pipeline.entity)
                 .map(str::to_owned)
                 .collect();
@@ -392,7 +393,7 @@ impl Silver {
             .map_err(|err| source_error(err.to_string()))?;
         report.rows_in = input.num_rows() as u64;
         let view = source::source_view(&input, &pipeline.optional_columns).map_err(source_error)?;
-        let context = self.lookups(pipeline).await?;
+        let context = self.lookups(pipeline, &view).await?;
         let run = pipeline.run(view.clone(), &context)?;
         let rejected = source::quarantine_rows(&view, &run.rejections).map_err(source_error)?;
         let output = source::without_runner_columns(&run.rows).map_err(source_error)?;
@@ -435,15 +436,7 @@ impl Silver {
                 .await?,
         );
         let outcome = self
-            .write_silver(
-                &silver,
-                output,
-                full_refresh,
-                txn,
-                pipeline,
-                silver_done.flatten(),
-                latest,
-            )
+            .write_silver(&silver, output, full_refresh, txn, pipeline)
             .await?;
         report.version = Some(outcome.version);
         report.inserted = outcome.metrics.rows_inserted;
@@ -454,10 +447,20 @@ impl Silver {
         Ok(report)
     }
 
-    /// Loads every table the pipeline looks up.
-    async fn lookups(&self, pipeline: &Pipeline) -> Result<StepContext, SilverError> {
+    /// Loads every table the pipeline looks up: for a key match, only the files that
+    /// may hold the batch's values.
+    async fn lookups(
+        &self,
+        pipeline: &Pipeline,
+        view: &RecordBatch,
+    ) -> Result<StepContext, SilverError> {
         let mut context = StepContext::new();
-        for table in pipeline.lookups() {
+        for Lookup {
+            table,
+            columns,
+            matching,
+        } in pipeline.lookups()
+        {
             let lookup = DeltaTable::new(self.storage.clone(), table.clone());
             if !lookup.exists().await? {
                 return Err(SilverError::MissingLookup {
@@ -466,23 +469,58 @@ impl Silver {
                 });
             }
             let snapshot = lookup.snapshot().await?;
-            let batches = lookup.read(&snapshot).await?;
-            let rows =
-                concat_batches(snapshot.schema(), &batches).map_err(|err| SilverError::Source {
-                    table: table.clone(),
-                    detail: err.to_string(),
-                })?;
+            let wanted = matching.and_then(|matching| {
+                let key_type = snapshot
+                    .schema()
+                    .field_with_name(&matching.key)
+                    .ok()?
+                    .data_type();
+                let values = view.column_by_name(&matching.column)?;
+                let typed = arrow::compute::cast(values, key_type).ok()?;
+                // A value the cast cannot read may still parse in a step: read everything.
+                let lossless = typed.null_count() == values.null_count();
+                lossless.then_some((matching.key, typed))
+            });
+            let rows = match wanted {
+                Some((key, values)) => {
+                    lookup
+                        .read_columns_for_keys(&snapshot, &columns, &key, &values)
+                        .await?
+                }
+                None => lookup.read_columns(&snapshot, &columns).await?,
+            };
             context = context.with_lookup(table, rows);
         }
         Ok(context)
     }
 
-    fn table_options(pipeline: &Pipeline, description: String) -> TableOptions {
-        TableOptions {
-            name: Some(pipeline.entity.clone()),
-            description: Some(description),
-            ..Default::default()
+    /// Creates `table` with `schema` unless it exists.
+    async fn create_if_missing(
+        table: &DeltaTable,
+        schema: &arrow::datatypes::Schema,
+        pipeline: &Pipeline,
+        description: String,
+    ) -> Result<(), SilverError> {
+        if !table.exists().await? {
+            let options = TableOptions {
+                name: Some(pipeline.entity.clone()),
+                description: Some(description),
+                ..Default::default()
+            };
+            table.create(schema, options).await?;
         }
+        Ok(())
+    }
+
+    /// Whether `table` already holds the commit of `txn`.
+    async fn committed(
+        table: &DeltaTable,
+        txn: &Option<(String, i64)>,
+    ) -> Result<bool, SilverError> {
+        let snapshot = table.snapshot().await?;
+        Ok(txn
+            .as_ref()
+            .is_some_and(|(app, version)| snapshot.txn_version(app) >= Some(*version)))
     }
 
     async fn write_quarantine(
@@ -493,16 +531,9 @@ impl Silver {
         txn: Option<(String, i64)>,
         pipeline: &Pipeline,
     ) -> Result<i64, SilverError> {
-        if !table.exists().await? {
-            let description = format!("rows of {} that a Silver step rejected", pipeline.entity);
-            table
-                .create(&rows.schema(), Self::table_options(pipeline, description))
-                .await?;
-        }
-        let snapshot = table.snapshot().await?;
-        let done = txn
-            .as_ref()
-            .is_some_and(|(app, version)| snapshot.txn_version(app) >= Some(*version));
+        let description = format!("rows of {} that a Silver step rejected", pipeline.entity);
+        Self::create_if_missing(table, &rows.schema(), pipeline, description).await?;
+        let done = Self::committed(table, &txn).await?;
         let outcome = if full_refresh {
             let options = WriteOptions {
                 txn,
@@ -518,12 +549,11 @@ impl Silver {
             };
             table.append(&[rows], options).await?
         } else {
-            return Ok(snapshot.version());
+            return Ok(table.snapshot().await?.version());
         };
         Ok(outcome.version)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn write_silver(
         &self,
         table: &DeltaTable,
@@ -531,8 +561,6 @@ impl Silver {
         full_refresh: bool,
         txn: Option<(String, i64)>,
         pipeline: &Pipeline,
-        done: Option<i64>,
-        latest: i64,
     ) -> Result<CommitOutcome, SilverError> {
         let source_error = |detail: String| SilverError::Source {
             table: table.root().to_owned(),
@@ -543,15 +571,11 @@ impl Silver {
                 Some(marker) => source::without_deleted(&rows, marker).map_err(source_error)?,
                 None => rows,
             };
-            if !table.exists().await? {
-                let description = pipeline
-                    .description
-                    .clone()
-                    .unwrap_or_else(|| format!("{} in Silver", pipeline.entity));
-                table
-                    .create(&rows.schema(), Self::table_options(pipeline, description))
-                    .await?;
-            }
+            let description = pipeline
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("{} in Silver", pipeline.entity));
+            Self::create_if_missing(table, &rows.schema(), pipeline, description).await?;
             let options = WriteOptions {
                 txn,
                 overwrite_schema: true,
@@ -559,7 +583,7 @@ impl Silver {
             };
             return Ok(table.overwrite(&[rows], options).await?);
         }
-        if done >= Some(latest) {
+        if Self::committed(table, &txn).await? {
             let snapshot = table.snapshot().await?;
             return Ok(CommitOutcome {
                 version: snapshot.version(),

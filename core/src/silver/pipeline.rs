@@ -1,13 +1,13 @@
 //! Pipelines declared as data: `models/silver/<entity>.yml`, read into [`Pipeline`]s.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 
-use super::transform::{Columns, StepContext, Transform};
+use super::transform::{Columns, Lookup, StepContext, Transform};
 use super::transforms;
 use crate::storage::{Storage, StorageError};
 
@@ -202,14 +202,33 @@ impl Pipeline {
         })
     }
 
-    /// The tables the enabled steps look up, without repeats.
-    pub fn lookups(&self) -> Vec<String> {
-        self.steps
+    /// The tables the enabled steps look up, each once with every column they need.
+    /// A table read by several lookups keeps a key match only if they all share it.
+    pub fn lookups(&self) -> Vec<Lookup> {
+        let mut tables: BTreeMap<String, Vec<Lookup>> = BTreeMap::new();
+        for lookup in self
+            .steps
             .iter()
             .filter(|step| step.enabled)
             .flat_map(|step| step.transform.lookups())
-            .collect::<BTreeSet<_>>()
+        {
+            tables.entry(lookup.table.clone()).or_default().push(lookup);
+        }
+        tables
             .into_iter()
+            .map(|(table, lookups)| {
+                let columns: BTreeSet<String> = lookups
+                    .iter()
+                    .flat_map(|l| l.columns.iter().cloned())
+                    .collect();
+                let first = lookups[0].matching.clone();
+                let shared = lookups.iter().all(|l| l.matching == first);
+                Lookup {
+                    table,
+                    columns: columns.into_iter().collect(),
+                    matching: if shared { first } else { None },
+                }
+            })
             .collect()
     }
 

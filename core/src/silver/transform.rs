@@ -22,9 +22,10 @@ pub trait Transform: fmt::Debug + MaybeSendSync {
     /// The built-in's name, as written after `transform:` in a pipeline file.
     fn kind(&self) -> &'static str;
 
-    /// The tables this step reads besides its input (`silver/locations`): the runner
-    /// loads them into the [`StepContext`] before the pipeline runs.
-    fn lookups(&self) -> Vec<String> {
+    /// The tables this step reads besides its input (`silver/locations`), with the
+    /// columns it needs: the runner loads them into the [`StepContext`] before the
+    /// pipeline runs.
+    fn lookups(&self) -> Vec<Lookup> {
         Vec::new()
     }
 
@@ -34,6 +35,27 @@ pub trait Transform: fmt::Debug + MaybeSendSync {
         input: RecordBatch,
         context: &StepContext,
     ) -> Result<StepOutput, TransformError>;
+}
+
+/// A table a step reads besides its input, and the columns it needs from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// The table, as `<layer>/<name>`.
+    pub table: String,
+    /// The columns read; the others are not decoded.
+    pub columns: Vec<String>,
+    /// When set, the step needs only the lookup rows whose `key` matches a value of the
+    /// input's `column`, so the runner may skip files that hold none.
+    pub matching: Option<KeyMatch>,
+}
+
+/// An input column matched against a lookup table's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMatch {
+    /// The input's column.
+    pub column: String,
+    /// The lookup table's key column.
+    pub key: String,
 }
 
 /// What a step may read besides its input: lookup tables by path.

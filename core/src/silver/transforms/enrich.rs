@@ -9,7 +9,7 @@ use arrow::row::{RowConverter, SortField};
 use serde::Deserialize;
 
 use crate::silver::transform::{
-    column_index, set_column, StepContext, StepOutput, Transform, TransformError,
+    column_index, set_column, Lookup, StepContext, StepOutput, Transform, TransformError,
 };
 
 /// One join of the input to the lookup table.
@@ -79,8 +79,18 @@ impl Transform for Enrich {
         "enrich"
     }
 
-    fn lookups(&self) -> Vec<String> {
-        vec![self.lookup.clone()]
+    fn lookups(&self) -> Vec<Lookup> {
+        let mut columns = vec![self.key.clone()];
+        for join in &self.joins {
+            columns.extend(join.columns.keys().cloned());
+        }
+        columns.sort();
+        columns.dedup();
+        vec![Lookup {
+            table: self.lookup.clone(),
+            columns,
+            matching: None,
+        }]
     }
 
     fn apply(
@@ -141,7 +151,14 @@ mod tests {
             strings(&out.rows, "pickup_city"),
             [Some("New York".into()), None, None]
         );
-        assert_eq!(step.lookups(), ["silver/locations"]);
+        assert_eq!(
+            step.lookups(),
+            [Lookup {
+                table: "silver/locations".to_owned(),
+                columns: vec!["city".into(), "location_id".into(), "zone".into()],
+                matching: None,
+            }]
+        );
 
         let err = step.apply(trips, &StepContext::new()).unwrap_err();
         assert_eq!(

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::enrich::match_rows;
 use crate::silver::transform::{
-    column_index, quote, StepContext, StepOutput, Transform, TransformError, ValueText,
+    column_index, quote, KeyMatch, Lookup, StepContext, StepOutput, Transform, TransformError,
+    ValueText,
 };
 
 /// What a failed rule does.
@@ -293,15 +294,20 @@ impl Transform for Validate {
         "validate"
     }
 
-    fn lookups(&self) -> Vec<String> {
+    fn lookups(&self) -> Vec<Lookup> {
         self.rules
             .iter()
             .filter_map(|rule| match &rule.check {
-                Check::ForeignKey { table, .. } => Some(table.clone()),
+                Check::ForeignKey { table, key } => Some(Lookup {
+                    table: table.clone(),
+                    columns: vec![key.clone()],
+                    matching: Some(KeyMatch {
+                        column: rule.column.clone(),
+                        key: key.clone(),
+                    }),
+                }),
                 _ => None,
             })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .collect()
     }
 
@@ -425,7 +431,17 @@ rules:
         let strict = rules(
             "rules:\n  - {rule: foreign_key, column: trip_id, table: silver/trips, key: trip_id}\n",
         );
-        assert_eq!(strict.lookups(), ["silver/trips"]);
+        assert_eq!(
+            strict.lookups(),
+            [Lookup {
+                table: "silver/trips".to_owned(),
+                columns: vec!["trip_id".to_owned()],
+                matching: Some(KeyMatch {
+                    column: "trip_id".to_owned(),
+                    key: "trip_id".to_owned()
+                }),
+            }]
+        );
         let out = strict.apply(trips.clone(), &context).unwrap();
         assert_eq!(
             out.reasons,
