@@ -31,6 +31,25 @@ fn target_partitions() -> usize {
         .unwrap_or(1)
 }
 
+/// The schema `schema` of the default catalog, created if needed (so that views can be
+/// created in it before any table is).
+pub fn ensure_schema(
+    session: &SessionContext,
+    schema: &str,
+) -> DataFusionResult<Arc<dyn SchemaProvider>> {
+    let catalog = session
+        .catalog("datafusion")
+        .ok_or_else(|| DataFusionError::Internal("the default catalog is missing".to_owned()))?;
+    Ok(match catalog.schema(schema) {
+        Some(existing) => existing,
+        None => {
+            let created: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+            catalog.register_schema(schema, created.clone())?;
+            created
+        }
+    })
+}
+
 /// Registers `table` as `<schema>.<name>` (for example `silver.trips`), creating the
 /// schema in the default catalog if needed.
 pub fn register_table(
@@ -39,17 +58,7 @@ pub fn register_table(
     name: &str,
     table: Arc<dyn TableProvider>,
 ) -> DataFusionResult<()> {
-    let catalog = session
-        .catalog("datafusion")
-        .ok_or_else(|| DataFusionError::Internal("the default catalog is missing".to_owned()))?;
-    let provider = match catalog.schema(schema) {
-        Some(existing) => existing,
-        None => {
-            let created: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
-            catalog.register_schema(schema, created.clone())?;
-            created
-        }
-    };
+    let provider = ensure_schema(session, schema)?;
     provider.deregister_table(name)?;
     provider.register_table(name.to_owned(), table)?;
     Ok(())

@@ -25,6 +25,10 @@
 //! - [`silver`]: typed, clean, deduplicated `silver/<entity>` tables, built
 //!   incrementally from the Bronze log by pipelines of reusable transforms declared in
 //!   `models/silver/<entity>.yml`, with rejected rows in `silver/<entity>_quarantine`.
+//! - [`models`]: Gold, a dbt-compatible project runner: Jinja models with `ref` and
+//!   `source`, the DAG and dbt's selection syntax, view, table, ephemeral and
+//!   incremental materializations as Delta tables `gold/<model>`, data tests and dbt's
+//!   artifacts.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
@@ -35,6 +39,7 @@ pub mod checkpoint;
 pub mod delta;
 pub mod engine;
 pub mod landing;
+pub mod models;
 pub mod sample;
 pub mod silver;
 pub mod storage;

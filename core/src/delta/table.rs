@@ -107,6 +107,12 @@ pub struct MergeOptions {
     /// Leave a matched target row alone when the source row holds the same values, so
     /// replaying a source changes nothing.
     pub skip_unchanged: bool,
+    /// Accept a source that holds a key more than once: every target row with the key
+    /// is replaced by all of them (dbt's `delete+insert`).
+    pub duplicate_source_keys: bool,
+    /// A SQL predicate over the target's columns: target rows for which it does not
+    /// hold are never matched (dbt's `incremental_predicates`).
+    pub target_predicate: Option<String>,
 }
 
 /// What vacuum deleted, or would delete in a dry run.
@@ -834,45 +840,74 @@ impl DeltaTable {
         .await
     }
 
-    /// Deletes the rows matching a SQL predicate (`DELETE WHERE`), rewriting only the
-    /// files that hold such rows.
-    pub async fn delete_where(&self, predicate: &str) -> DeltaResult<CommitOutcome> {
-        let snapshot = self.snapshot().await?;
-        snapshot.check_writable()?;
-        let session = datafusion::prelude::SessionContext::new();
+    /// A SQL predicate over `schema`'s columns, planned for evaluation on batches.
+    fn compile_predicate(
+        &self,
+        schema: &Schema,
+        predicate: &str,
+    ) -> DeltaResult<Arc<dyn datafusion::physical_expr::PhysicalExpr>> {
         let predicate_error = |detail: String| DeltaError::Predicate {
             table: self.root.clone(),
             predicate: predicate.to_owned(),
             detail,
         };
-        let df_schema = datafusion::common::DFSchema::try_from(snapshot.schema.as_ref().clone())
+        let session = datafusion::prelude::SessionContext::new();
+        let df_schema = datafusion::common::DFSchema::try_from(schema.clone())
             .map_err(|err| predicate_error(err.to_string()))?;
         let expr = session
             .parse_sql_expr(predicate, &df_schema)
             .map_err(|err| predicate_error(err.to_string()))?;
-        let physical = session
+        session
             .create_physical_expr(expr, &df_schema)
+            .map_err(|err| predicate_error(err.to_string()))
+    }
+
+    /// Which rows of `batch` the predicate holds for (a null result does not hold, as
+    /// in SQL's WHERE).
+    fn evaluate_predicate(
+        &self,
+        compiled: &Arc<dyn datafusion::physical_expr::PhysicalExpr>,
+        predicate: &str,
+        batch: &RecordBatch,
+    ) -> DeltaResult<BooleanArray> {
+        let predicate_error = |detail: String| DeltaError::Predicate {
+            table: self.root.clone(),
+            predicate: predicate.to_owned(),
+            detail,
+        };
+        let matches = compiled
+            .evaluate(batch)
+            .and_then(|value| value.into_array(batch.num_rows()))
             .map_err(|err| predicate_error(err.to_string()))?;
+        let matches = matches
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| predicate_error("the predicate is not a boolean".to_owned()))?;
+        Ok(if matches.null_count() > 0 {
+            prep_null_mask_filter(matches)
+        } else {
+            matches.clone()
+        })
+    }
+
+    /// Deletes the rows matching a SQL predicate (`DELETE WHERE`), rewriting only the
+    /// files that hold such rows.
+    pub async fn delete_where(&self, predicate: &str) -> DeltaResult<CommitOutcome> {
+        let snapshot = self.snapshot().await?;
+        snapshot.check_writable()?;
+        let predicate_error = |detail: String| DeltaError::Predicate {
+            table: self.root.clone(),
+            predicate: predicate.to_owned(),
+            detail,
+        };
+        let compiled = self.compile_predicate(&snapshot.schema, predicate)?;
 
         let mut actions = Vec::new();
         let mut metrics = WriteMetrics::default();
         let now = now_ms();
         for add in &snapshot.files {
             let batch = self.read_file(&snapshot, add).await?;
-            let matches = physical
-                .evaluate(&batch)
-                .and_then(|value| value.into_array(batch.num_rows()))
-                .map_err(|err| predicate_error(err.to_string()))?;
-            let matches = matches
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(|| predicate_error("the predicate is not a boolean".to_owned()))?;
-            // A null predicate result does not delete the row (SQL's WHERE).
-            let deleted = if matches.null_count() > 0 {
-                prep_null_mask_filter(matches)
-            } else {
-                matches.clone()
-            };
+            let deleted = self.evaluate_predicate(&compiled, predicate, &batch)?;
             let deleted_rows = deleted.true_count();
             if deleted_rows == 0 {
                 continue;
@@ -1017,6 +1052,7 @@ impl DeltaTable {
             if source_keys
                 .insert(source_rows.row(row).owned(), row)
                 .is_some()
+                && !options.duplicate_source_keys
             {
                 let key = key_indices
                     .iter()
@@ -1050,6 +1086,11 @@ impl DeltaTable {
             })
             .collect();
 
+        let target_predicate = options
+            .target_predicate
+            .as_deref()
+            .map(|predicate| self.compile_predicate(&schema, predicate))
+            .transpose()?;
         let mut metrics = WriteMetrics::default();
         let now = now_ms();
         for add in &snapshot.files {
@@ -1070,6 +1111,12 @@ impl DeltaTable {
             }
             let target = self.read_file(&snapshot, add).await?;
             let target = parquet_io::align(&target, &schema, &self.root)?;
+            let eligible = match (&target_predicate, &options.target_predicate) {
+                (Some(compiled), Some(predicate)) => {
+                    Some(self.evaluate_predicate(compiled, predicate, &target)?)
+                }
+                _ => None,
+            };
             let (target_rows, target_null) = key_rows(&target)?;
             let target_values = value_rows(&target)?;
             let sequence_order = sequence
@@ -1088,7 +1135,8 @@ impl DeltaTable {
             let mut keep = Vec::with_capacity(target.num_rows());
             let (mut updated, mut deleted) = (0u64, 0u64);
             for (row, &null_key) in target_null.iter().enumerate() {
-                let matched = (!null_key)
+                let considered = !null_key && eligible.as_ref().is_none_or(|e| e.value(row));
+                let matched = considered
                     .then(|| source_keys.get(&target_rows.row(row).owned()))
                     .flatten();
                 let Some(&source_row) = matched else {

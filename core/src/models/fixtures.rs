@@ -1,0 +1,194 @@
+//! A small dbt project for tests: every materialization, strategy and
+//! `on_schema_change` mode, an ephemeral chain, macros, vars, sources with tests,
+//! generic and singular tests. Its sources are two tiny Silver tables the tests write.
+
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use crate::delta::{DeltaTable, WriteOptions};
+use crate::storage::Storage;
+
+/// The fixture project's files: path from the project root, text.
+pub(crate) const FILES: [(&str, &str); 19] = [
+    (
+        "dbt_project.yml",
+        include_str!("fixtures/project/dbt_project.yml"),
+    ),
+    (
+        "macros/cents.sql",
+        include_str!("fixtures/project/macros/cents.sql"),
+    ),
+    (
+        "macros/generate_surrogate_key.sql",
+        include_str!("fixtures/project/macros/generate_surrogate_key.sql"),
+    ),
+    (
+        "models/intermediate/int_customer_orders.sql",
+        include_str!("fixtures/project/models/intermediate/int_customer_orders.sql"),
+    ),
+    (
+        "models/marts/customer_totals.sql",
+        include_str!("fixtures/project/models/marts/customer_totals.sql"),
+    ),
+    (
+        "models/marts/incremental/orders_append.sql",
+        include_str!("fixtures/project/models/marts/incremental/orders_append.sql"),
+    ),
+    (
+        "models/marts/incremental/orders_delete_insert.sql",
+        include_str!("fixtures/project/models/marts/incremental/orders_delete_insert.sql"),
+    ),
+    (
+        "models/marts/incremental/orders_merge.sql",
+        include_str!("fixtures/project/models/marts/incremental/orders_merge.sql"),
+    ),
+    (
+        "models/marts/incremental/orders_predicates.sql",
+        include_str!("fixtures/project/models/marts/incremental/orders_predicates.sql"),
+    ),
+    (
+        "models/marts/incremental/orders_upsert.sql",
+        include_str!("fixtures/project/models/marts/incremental/orders_upsert.sql"),
+    ),
+    (
+        "models/marts/incremental/osc_append_new_columns.sql",
+        include_str!("fixtures/project/models/marts/incremental/osc_append_new_columns.sql"),
+    ),
+    (
+        "models/marts/incremental/osc_fail.sql",
+        include_str!("fixtures/project/models/marts/incremental/osc_fail.sql"),
+    ),
+    (
+        "models/marts/incremental/osc_ignore.sql",
+        include_str!("fixtures/project/models/marts/incremental/osc_ignore.sql"),
+    ),
+    (
+        "models/marts/incremental/osc_sync_all_columns.sql",
+        include_str!("fixtures/project/models/marts/incremental/osc_sync_all_columns.sql"),
+    ),
+    (
+        "models/marts/schema.yml",
+        include_str!("fixtures/project/models/marts/schema.yml"),
+    ),
+    (
+        "models/sources.yml",
+        include_str!("fixtures/project/models/sources.yml"),
+    ),
+    (
+        "models/staging/stg_customers.sql",
+        include_str!("fixtures/project/models/staging/stg_customers.sql"),
+    ),
+    (
+        "models/staging/stg_orders.sql",
+        include_str!("fixtures/project/models/staging/stg_orders.sql"),
+    ),
+    (
+        "tests/assert_no_negative_totals.sql",
+        include_str!("fixtures/project/tests/assert_no_negative_totals.sql"),
+    ),
+];
+
+/// The files as owned pairs, with `replace` swapping some texts (or adding files).
+pub(crate) fn files_with(replace: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = FILES
+        .iter()
+        .map(|(path, text)| ((*path).to_owned(), (*text).to_owned()))
+        .collect();
+    for (path, text) in replace {
+        match files.iter_mut().find(|(name, _)| name == path) {
+            Some(file) => file.1 = (*text).to_owned(),
+            None => files.push(((*path).to_owned(), (*text).to_owned())),
+        }
+    }
+    files
+}
+
+/// An order: id, customer, status, amount, day of January 2026.
+pub(crate) type Order = (i64, i64, &'static str, f64, u32);
+
+/// The first state of `silver/orders`.
+pub(crate) const ORDERS_V1: [Order; 4] = [
+    (1, 1, "placed", 10.0, 1),
+    (2, 1, "shipped", 5.5, 2),
+    (3, 2, "placed", 1.0, 3),
+    (4, 3, "PLACED", 7.25, 4),
+];
+
+/// The second: order 2 returned (and its amount corrected), order 5 new.
+pub(crate) const ORDERS_V2: [Order; 5] = [
+    (1, 1, "placed", 10.0, 1),
+    (2, 1, "returned", 6.0, 2),
+    (3, 2, "placed", 1.0, 3),
+    (4, 3, "PLACED", 7.25, 4),
+    (5, 2, "shipped", 3.0, 5),
+];
+
+/// Overwrites `silver/orders` with `orders` and `silver/customers` with three customers.
+pub(crate) async fn write_sources(storage: &Arc<dyn Storage>, orders: &[Order]) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("order_id", DataType::Int64, true),
+        Field::new("customer_id", DataType::Int64, true),
+        Field::new("status", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new(
+            "ordered_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+    ]));
+    let day = |d: u32| 1_767_225_600_000_000i64 + i64::from(d - 1) * 86_400_000_000 + 3_600_000_000;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from(
+                orders.iter().map(|o| o.0).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                orders.iter().map(|o| o.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                orders.iter().map(|o| o.2).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                orders.iter().map(|o| o.3).collect::<Vec<_>>(),
+            )),
+            Arc::new(
+                TimestampMicrosecondArray::from(
+                    orders.iter().map(|o| day(o.4)).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+        ],
+    )
+    .expect("orders");
+    overwrite(storage, "silver/orders", batch).await;
+    let customers = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("customer_id", DataType::Int64, true),
+            Field::new("name", DataType::Utf8, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+            Arc::new(StringArray::from(vec!["ada", "bob", "cy"])),
+        ],
+    )
+    .expect("customers");
+    overwrite(storage, "silver/customers", customers).await;
+}
+
+async fn overwrite(storage: &Arc<dyn Storage>, path: &str, batch: RecordBatch) {
+    let table = DeltaTable::new(storage.clone(), path);
+    if !table.exists().await.expect("exists") {
+        table
+            .create(&batch.schema(), Default::default())
+            .await
+            .expect("create");
+    }
+    table
+        .overwrite(&[batch], WriteOptions::default())
+        .await
+        .expect("overwrite");
+}

@@ -1,0 +1,649 @@
+//! The model engine on the fixture project, natively: every materialization, strategy
+//! and `on_schema_change` mode, ephemeral chains, macros, vars, selection, tests,
+//! artifacts and errors, asserted row by row.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::fixtures::{files_with, write_sources, ORDERS_V1, ORDERS_V2};
+use super::*;
+use crate::silver::scenario::{table_rows, Row};
+use crate::storage::{MemoryStorage, Storage};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn runner(storage: &Arc<dyn Storage>, vars: serde_json::Value) -> ModelRunner {
+    let vars: BTreeMap<String, serde_json::Value> = serde_json::from_value(vars).expect("vars");
+    let project = Project::parse(&files_with(&[]), &vars).expect("the fixture parses");
+    ModelRunner::new(storage.clone(), project)
+}
+
+fn options(select: &[&str], exclude: &[&str]) -> RunOptions {
+    RunOptions {
+        select: select.iter().map(|s| (*s).to_owned()).collect(),
+        exclude: exclude.iter().map(|s| (*s).to_owned()).collect(),
+        full_refresh: false,
+    }
+}
+
+/// The rows of `gold/<name>` as sorted tuples of the listed columns' text.
+async fn rows(storage: &Arc<dyn Storage>, name: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = table_rows(storage, &format!("gold/{name}"))
+        .await
+        .iter()
+        .map(|row: &Row| {
+            columns
+                .iter()
+                .map(|c| {
+                    row.get(*c)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| "null".to_owned())
+                })
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|row| row.iter().map(|v| (*v).to_owned()).collect())
+        .collect()
+}
+
+fn status_of(results: &RunResults, name: &str) -> NodeStatus {
+    results
+        .result(name)
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} ran: {:?}",
+                results.results.iter().map(|r| &r.name).collect::<Vec<_>>()
+            )
+        })
+        .status
+}
+
+#[test]
+fn build_materializes_every_model_and_tests_them() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let runner = runner(&storage, serde_json::json!({}));
+        let run = runner
+            .run(Command::Build, &RunOptions::default())
+            .await
+            .expect("build");
+        for result in &run.results {
+            assert!(
+                matches!(result.status, NodeStatus::Success | NodeStatus::Pass),
+                "{}: {:?} {}",
+                result.name,
+                result.status,
+                result.message
+            );
+        }
+        assert!(run.success());
+        // Ephemerals do not run; views and tables do, tests after their model.
+        assert!(run.result("stg_customers").is_none());
+        assert!(run.result("int_customer_orders").is_none());
+        assert_eq!(run.result("stg_orders").unwrap().message, "CREATE VIEW");
+        let names: Vec<&str> = run.results.iter().map(|r| r.name.as_str()).collect();
+        let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert!(position("stg_orders") < position("customer_totals"));
+        assert!(position("customer_totals") < position("unique_customer_totals_customer_id"));
+        assert!(
+            position("customer_totals")
+                < position(
+                    "relationships_stg_orders_customer_id__customer_id__ref_customer_totals_"
+                )
+        );
+        assert!(position("source_not_null_raw_orders_order_id") < position("stg_orders"));
+
+        // The ephemeral chain, the macros and the cross-database macro, row by row.
+        assert_eq!(
+            rows(
+                &storage,
+                "customer_totals",
+                &["customer_id", "name", "orders", "total_cents", "first_day"]
+            )
+            .await,
+            strings(&[
+                &["1", "ADA", "2", "1550", "2026-01-01T00:00:00Z"],
+                &["2", "BOB", "1", "100", "2026-01-03T00:00:00Z"],
+                &["3", "CY", "1", "725", "2026-01-04T00:00:00Z"],
+            ])
+        );
+        let keys = rows(&storage, "customer_totals", &["customer_sk"]).await;
+        assert!(
+            keys.iter().all(|k| k[0].len() == 32),
+            "md5 hex surrogate keys: {keys:?}"
+        );
+        let compiled = &run.result("customer_totals").unwrap().compiled_code;
+        assert!(
+            compiled.starts_with("with __dbt__cte__stg_customers as ("),
+            "{compiled}"
+        );
+        assert!(compiled.contains("__dbt__cte__int_customer_orders as ("));
+        assert!(compiled.contains("cast(round(amount * 100) as bigint)"));
+        // The view is a view: no Delta table, and it answers in the session.
+        let view = crate::delta::DeltaTable::new(storage.clone(), "gold/stg_orders");
+        assert!(!view.exists().await.unwrap());
+        let shown = runner.show("stg_orders", 2).await.expect("show");
+        assert_eq!(shown.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+
+        // The incremental models' first run builds them whole.
+        assert_eq!(
+            rows(&storage, "orders_append", &["order_id"]).await.len(),
+            4
+        );
+        assert_eq!(
+            rows(&storage, "orders_merge", &["order_id", "status", "amount"]).await,
+            strings(&[
+                &["1", "placed", "10.0"],
+                &["2", "shipped", "5.5"],
+                &["3", "placed", "1.0"],
+                &["4", "placed", "7.25"],
+            ])
+        );
+
+        // Artifacts.
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&storage.get("target/manifest.json").await.expect("manifest"))
+                .unwrap();
+        let node = &manifest["nodes"]["model.fixture.customer_totals"];
+        assert_eq!(node["config"]["materialized"], "table");
+        assert_eq!(node["config"]["tags"], serde_json::json!(["marts"]));
+        assert_eq!(node["description"], "Orders and spend per customer.");
+        assert_eq!(
+            node["columns"]["customer_id"]["description"],
+            "The customer."
+        );
+        assert_eq!(
+            node["depends_on"]["nodes"],
+            serde_json::json!(["model.fixture.int_customer_orders"])
+        );
+        assert!(manifest["child_map"]["source.fixture.raw.orders"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("model.fixture.stg_orders")));
+        assert_eq!(
+            manifest["metadata"]["dbt_schema_version"],
+            "https://schemas.getdbt.com/dbt/manifest/v12.json"
+        );
+        let results: serde_json::Value = serde_json::from_slice(
+            &storage
+                .get("target/run_results.json")
+                .await
+                .expect("run results"),
+        )
+        .unwrap();
+        let totals = results["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["unique_id"] == "model.fixture.customer_totals")
+            .unwrap();
+        assert_eq!(totals["status"], "success");
+        assert_eq!(totals["adapter_response"]["rows_affected"], 3);
+        let compiled = storage
+            .get("target/compiled/fixture/models/marts/customer_totals.sql")
+            .await
+            .expect("compiled SQL");
+        assert!(std::str::from_utf8(&compiled)
+            .unwrap()
+            .contains("__dbt__cte__stg_customers"));
+    });
+}
+
+#[test]
+fn incremental_strategies_apply_changes_and_equal_a_full_refresh() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let select = options(&["tag:incremental", "customer_totals"], &["osc_*"]);
+        let run = runner(&storage, serde_json::json!({}))
+            .run(Command::Run, &select)
+            .await
+            .unwrap();
+        assert!(run.success(), "{:?}", run.results);
+        write_sources(&storage, &ORDERS_V2).await;
+        let run = runner(&storage, serde_json::json!({}))
+            .run(Command::Run, &select)
+            .await
+            .unwrap();
+        assert!(run.success(), "{:?}", run.results);
+
+        // append: only the new order; order 2 keeps its first amount.
+        assert_eq!(
+            rows(&storage, "orders_append", &["order_id", "amount"]).await,
+            strings(&[
+                &["1", "10.0"],
+                &["2", "5.5"],
+                &["3", "1.0"],
+                &["4", "7.25"],
+                &["5", "3.0"]
+            ])
+        );
+        assert_eq!(
+            run.result("orders_append").unwrap().message,
+            "APPEND (1 new, 0 updated)"
+        );
+        // merge with merge_update_columns: the status changes, the amount does not.
+        assert_eq!(
+            rows(&storage, "orders_merge", &["order_id", "status", "amount"]).await,
+            strings(&[
+                &["1", "placed", "10.0"],
+                &["2", "returned", "5.5"],
+                &["3", "placed", "1.0"],
+                &["4", "placed", "7.25"],
+                &["5", "shipped", "3.0"],
+            ])
+        );
+        // delete+insert on customer_id: customers 2 and 3 replaced, customer 1 kept.
+        assert_eq!(
+            rows(
+                &storage,
+                "orders_delete_insert",
+                &["customer_id", "order_id", "amount"]
+            )
+            .await,
+            strings(&[
+                &["1", "1", "10.0"],
+                &["1", "2", "5.5"],
+                &["2", "3", "1.0"],
+                &["2", "5", "3.0"],
+                &["3", "4", "7.25"],
+            ])
+        );
+        // incremental_predicates: target rows 1 and 2 are out of the merge's reach, so
+        // their new versions are inserted beside them.
+        assert_eq!(
+            rows(&storage, "orders_predicates", &["order_id", "status"]).await,
+            strings(&[
+                &["1", "placed"],
+                &["1", "placed"],
+                &["2", "returned"],
+                &["2", "shipped"],
+                &["3", "placed"],
+                &["4", "placed"],
+                &["5", "shipped"],
+            ])
+        );
+
+        // A full refresh on the same final input gives the same rows.
+        let incremental = rows(
+            &storage,
+            "orders_upsert",
+            &["order_id", "customer_id", "status", "amount", "ordered_at"],
+        )
+        .await;
+        assert_eq!(incremental.len(), 5);
+        let totals = rows(&storage, "customer_totals", &["customer_id", "total_cents"]).await;
+        let rebuilt = RunOptions {
+            full_refresh: true,
+            ..select.clone()
+        };
+        let run = runner(&storage, serde_json::json!({}))
+            .run(Command::Run, &rebuilt)
+            .await
+            .unwrap();
+        assert!(run.success());
+        assert_eq!(
+            run.result("orders_upsert").unwrap().message,
+            "CREATE TABLE (5 rows)"
+        );
+        assert_eq!(
+            rows(
+                &storage,
+                "orders_upsert",
+                &["order_id", "customer_id", "status", "amount", "ordered_at"]
+            )
+            .await,
+            incremental
+        );
+        assert_eq!(
+            rows(&storage, "customer_totals", &["customer_id", "total_cents"]).await,
+            totals
+        );
+        assert_eq!(
+            rows(&storage, "orders_append", &["order_id", "amount"]).await[1],
+            ["2", "6.0"],
+            "the full refresh reads order 2's corrected amount"
+        );
+    });
+}
+
+#[test]
+fn on_schema_change_modes() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let select = options(&["osc_*"], &[]);
+        let run = runner(&storage, serde_json::json!({}))
+            .run(Command::Run, &select)
+            .await
+            .unwrap();
+        assert!(run.success(), "{:?}", run.results);
+        write_sources(&storage, &ORDERS_V2).await;
+        let added = runner(&storage, serde_json::json!({"add_status": true}));
+        let run = added
+            .run(
+                Command::Run,
+                &options(&["osc_ignore", "osc_fail", "osc_append_new_columns"], &[]),
+            )
+            .await
+            .unwrap();
+        // ignore: the new column is left out.
+        assert_eq!(status_of(&run, "osc_ignore"), NodeStatus::Success);
+        let ignored = table_rows(&storage, "gold/osc_ignore").await;
+        assert_eq!(ignored.len(), 5);
+        assert!(ignored.iter().all(|row| !row.contains_key("status")));
+        // fail: the model fails, naming the columns.
+        assert_eq!(status_of(&run, "osc_fail"), NodeStatus::Error);
+        let message = &run.result("osc_fail").unwrap().message;
+        assert!(
+            message.contains("out of sync: added [\"status\"], removed []"),
+            "{message}"
+        );
+        assert_eq!(
+            table_rows(&storage, "gold/osc_fail").await.len(),
+            4,
+            "nothing written"
+        );
+        // append_new_columns: the column joins, null on the old rows.
+        assert_eq!(
+            rows(
+                &storage,
+                "osc_append_new_columns",
+                &["order_id", "amount", "status"]
+            )
+            .await,
+            strings(&[
+                &["1", "10.0", "null"],
+                &["2", "5.5", "null"],
+                &["3", "1.0", "null"],
+                &["4", "7.25", "null"],
+                &["5", "3.0", "shipped"],
+            ])
+        );
+        // sync_all_columns: the new column joins and the dropped one goes.
+        let synced = runner(
+            &storage,
+            serde_json::json!({"add_status": true, "drop_amount": true}),
+        );
+        let run = synced
+            .run(Command::Run, &options(&["osc_sync_all_columns"], &[]))
+            .await
+            .unwrap();
+        assert!(run.success(), "{:?}", run.results);
+        let table = crate::delta::DeltaTable::new(storage.clone(), "gold/osc_sync_all_columns");
+        let snapshot = table.snapshot().await.unwrap();
+        let names: Vec<&str> = snapshot
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["order_id", "status"]);
+        assert_eq!(
+            rows(&storage, "osc_sync_all_columns", &["order_id", "status"]).await,
+            strings(&[
+                &["1", "null"],
+                &["2", "null"],
+                &["3", "null"],
+                &["4", "null"],
+                &["5", "shipped"]
+            ])
+        );
+    });
+}
+
+#[test]
+fn tests_warn_fail_store_failures_and_skip_downstream() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V2).await;
+        let files = files_with(&[
+            // A singular test that fails, and a model whose SQL is broken.
+            (
+                "tests/assert_few_orders.sql",
+                "select * from {{ ref('stg_orders') }} where order_id > 3",
+            ),
+            (
+                "models/marts/broken.sql",
+                "select nope from {{ ref('stg_orders') }}",
+            ),
+            (
+                "models/marts/after_broken.sql",
+                "select * from {{ ref('broken') }}",
+            ),
+        ]);
+        let project = Project::parse(&files, &BTreeMap::new()).unwrap();
+        let runner = ModelRunner::new(storage.clone(), project);
+        let run = runner
+            .run(Command::Build, &RunOptions::default())
+            .await
+            .unwrap();
+        assert!(!run.success());
+        // The warn test reports its rows and stores them.
+        let accepted = run
+            .result("accepted_values_stg_orders_status__placed__shipped")
+            .unwrap();
+        assert_eq!(accepted.status, NodeStatus::Warn);
+        assert_eq!(accepted.failures, Some(1));
+        assert_eq!(accepted.failing_rows, ["value_field=returned, n_records=1"]);
+        assert_eq!(
+            crate::silver::scenario::table_rows(
+                &storage,
+                "gold/dbt_test__audit/accepted_values_stg_orders_status__placed__shipped"
+            )
+            .await
+            .len(),
+            1
+        );
+        let singular = run.result("assert_few_orders").unwrap();
+        assert_eq!(singular.status, NodeStatus::Fail);
+        assert_eq!(singular.failures, Some(2));
+        assert_eq!(singular.message, "Got 2 rows, configured to fail if != 0");
+        // The broken model errors, naming its file; its child is skipped; the rest ran.
+        let broken = run.result("broken").unwrap();
+        assert_eq!(broken.status, NodeStatus::Error);
+        assert!(
+            broken.message.starts_with("models/marts/broken.sql: "),
+            "{}",
+            broken.message
+        );
+        assert_eq!(status_of(&run, "after_broken"), NodeStatus::Skipped);
+        assert_eq!(status_of(&run, "customer_totals"), NodeStatus::Success);
+        assert_eq!(run.count(NodeStatus::Error), 1);
+        // `test` runs the tests alone.
+        let tested = runner
+            .run(Command::Test, &options(&["customer_totals"], &[]))
+            .await
+            .unwrap();
+        assert!(tested
+            .results
+            .iter()
+            .all(|r| r.resource_type == ResourceType::Test));
+        assert_eq!(
+            tested.results.len(),
+            6,
+            "{:?}",
+            tested.results.iter().map(|r| &r.name).collect::<Vec<_>>()
+        );
+    });
+}
+
+#[test]
+fn selection_follows_dbt() {
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let runner = runner(&storage, serde_json::json!({}));
+    let names = |select: &[&str], exclude: &[&str]| -> Vec<String> {
+        let mut names: Vec<String> = runner
+            .list(&options(select, exclude), &[ResourceType::Model])
+            .unwrap()
+            .iter()
+            .map(|node| node.name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&["customer_totals"], &[]), ["customer_totals"]);
+    assert_eq!(
+        names(&["+customer_totals"], &[]),
+        [
+            "customer_totals",
+            "int_customer_orders",
+            "stg_customers",
+            "stg_orders"
+        ]
+    );
+    assert_eq!(
+        names(&["1+customer_totals"], &[]),
+        ["customer_totals", "int_customer_orders"]
+    );
+    assert_eq!(
+        names(&["stg_customers+"], &[]),
+        ["customer_totals", "int_customer_orders", "stg_customers"]
+    );
+    assert_eq!(
+        names(&["stg_customers+1"], &[]),
+        ["int_customer_orders", "stg_customers"]
+    );
+    assert_eq!(
+        names(&["tag:staging"], &[]),
+        ["stg_customers", "stg_orders"]
+    );
+    assert_eq!(
+        names(&["path:models/intermediate"], &[]),
+        ["int_customer_orders"]
+    );
+    assert_eq!(names(&["path:marts/incremental"], &[]).len(), 9);
+    assert_eq!(
+        names(&["tag:orders stg_customers"], &[]),
+        ["stg_customers", "stg_orders"]
+    );
+    assert_eq!(names(&["tag:marts,tag:incremental"], &[]).len(), 9);
+    assert_eq!(
+        names(&["tag:marts"], &["tag:incremental"]),
+        ["customer_totals"]
+    );
+    assert_eq!(
+        names(&["config.materialized:ephemeral"], &[]),
+        ["int_customer_orders", "stg_customers"]
+    );
+    assert_eq!(names(&["stg_*"], &["stg_orders"]), ["stg_customers"]);
+    // Tests come with the models they test.
+    let tests = runner
+        .list(&options(&["customer_totals"], &[]), &[ResourceType::Test])
+        .unwrap();
+    assert!(tests
+        .iter()
+        .any(|t| t.name == "unique_customer_totals_customer_id"));
+    assert!(tests.iter().any(|t| t.name == "assert_no_negative_totals"));
+    let err = runner
+        .list(&options(&["colour:red"], &[]), &[ResourceType::Model])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("selector \"colour:red\": unknown method"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_name_the_file_and_line() {
+    let parse = |replace: &[(&str, &str)]| {
+        Project::parse(&files_with(replace), &BTreeMap::new())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        parse(&[("models/staging/stg_orders.sql", "select 1\nfrom {{ ref('nowhere') }}")]),
+        "models/staging/stg_orders.sql:2: invalid operation: ref('nowhere'): no model is named nowhere"
+    );
+    let err = parse(&[("models/staging/stg_orders.sql", "select {{ 1 +  }}")]);
+    assert!(
+        err.starts_with("models/staging/stg_orders.sql:1: syntax error"),
+        "{err}"
+    );
+    let err = parse(&[(
+        "models/staging/stg_orders.sql",
+        "select * from {{ ref('customer_totals') }}",
+    )]);
+    assert!(
+        err.contains("the models depend on each other in a cycle"),
+        "{err}"
+    );
+    let err = parse(&[("models/marts/schema.yml", "models: [name: x")]);
+    assert!(err.starts_with("models/marts/schema.yml: "), "{err}");
+    let err = parse(&[(
+        "models/marts/customer_totals.sql",
+        "{{ config(materialized='cube') }}select 1",
+    )]);
+    assert_eq!(
+        err,
+        "models/marts/customer_totals.sql: materialized \"cube\" is not one of view, table, ephemeral, incremental"
+    );
+    let err = parse(&[(
+        "models/staging/stg_orders.sql",
+        "select * from {{ source('raw', 'payments') }}",
+    )]);
+    assert!(
+        err.contains("source('raw', 'payments'): no such source table"),
+        "{err}"
+    );
+    let err = parse(&[("dbt_project.yml", "version: 1")]);
+    assert!(
+        err.starts_with("dbt_project.yml: missing field `name`"),
+        "{err}"
+    );
+    let err = parse(&[(
+        "models/marts/schema.yml",
+        "version: 2\nmodels:\n  - name: customer_totals\n    columns:\n      - name: a\n        data_tests: [unique_ish]\n",
+    )]);
+    assert!(err.contains("unknown generic test \"unique_ish\""), "{err}");
+}
+
+#[test]
+fn a_sql_error_at_run_time_names_the_model_file() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let project = Project::parse(
+            &files_with(&[(
+                "models/marts/customer_totals.sql",
+                "select no_such_column from {{ ref('stg_orders') }}",
+            )]),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let run = ModelRunner::new(storage, project)
+            .run(Command::Run, &options(&["+customer_totals"], &[]))
+            .await
+            .unwrap();
+        let failed = run.result("customer_totals").unwrap();
+        assert_eq!(failed.status, NodeStatus::Error);
+        assert!(
+            failed
+                .message
+                .starts_with("models/marts/customer_totals.sql: "),
+            "{}",
+            failed.message
+        );
+        assert!(
+            failed.message.contains("no_such_column"),
+            "{}",
+            failed.message
+        );
+    });
+}
