@@ -3,6 +3,7 @@
 //! The command shapes follow dbt's CLI. Global options go before or after the
 //! subcommand. Exit codes: 0 on success, 1 when the work failed, 2 on bad usage.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,6 +19,10 @@ use medallion_core::bronze::{
 use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
+use medallion_core::models::{
+    read_project_files, Command as ModelCommand, Materialization, ModelRunner, NodeResult,
+    NodeStatus, Project, ResourceType, RunOptions, GOLD_SCHEMA,
+};
 use medallion_core::sample::{self, SampleFormat, SampleSpec};
 use medallion_core::silver::{self, Silver, SilverOptions, SilverReport};
 use medallion_core::storage::LocalFileSystem;
@@ -110,19 +115,60 @@ enum Command {
     /// Print a table's rows, e.g. `gold/fact_trips`, `bronze/trips`.
     Show {
         /// The table, as `<layer>/<name>`.
-        table: String,
+        table: Option<String>,
+        /// Instead of a table, compile this model and show what its SQL returns.
+        #[arg(long, short = 's', conflicts_with = "table")]
+        select: Option<String>,
         /// At most this many rows.
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// Time travel: the table as of this version.
         #[arg(long)]
         version: Option<i64>,
+        /// Variables for the model's Jinja, as YAML or JSON.
+        #[arg(long)]
+        vars: Option<String>,
     },
+    /// Build the selected models and run their tests, in DAG order (`dbt build`).
+    Build(ModelArgs),
+    /// Build the selected models (`dbt run`).
+    Run(ModelArgs),
+    /// Run the selected data tests (`dbt test`).
+    Test(ModelArgs),
+    /// Compile the selected nodes' SQL into <warehouse>/target/compiled/ (`dbt compile`).
+    Compile(ModelArgs),
+    /// List the selected nodes (`dbt ls`).
+    Ls {
+        #[command(flatten)]
+        args: ModelArgs,
+        /// Only nodes of this type: model or test.
+        #[arg(long)]
+        resource_type: Option<String>,
+    },
+    /// Ingest, Silver and build: the playground's "Run all".
+    Pipeline,
     /// Print a table's Delta history, newest commit first.
     History {
         /// The table, as `<layer>/<name>`.
         table: String,
     },
+}
+
+/// The options dbt's node commands share.
+#[derive(Debug, Clone, clap::Args)]
+struct ModelArgs {
+    /// Nodes to select: names, +name, name+, n+name, tag:x, path:x, a,b (intersection).
+    #[arg(long, short = 's', num_args = 1..)]
+    select: Vec<String>,
+    /// Nodes to leave out, in the same syntax.
+    #[arg(long, num_args = 1..)]
+    exclude: Vec<String>,
+    /// Rebuild incremental models from scratch.
+    #[arg(long)]
+    full_refresh: bool,
+    /// Variables for the models' Jinja, as YAML or JSON: '{key: value}'.
+    #[arg(long)]
+    vars: Option<String>,
 }
 
 /// A failure, printed as one line naming the file and the problem.
@@ -210,25 +256,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             entity,
             full_refresh,
         } => {
-            // Files are named by their path under the project folder in messages.
-            let in_project = |file: &str| cli.project.join(file).display().to_string();
-            let project = LocalFileSystem::new(&cli.project)?;
-            let mut pipelines =
-                silver::load_pipelines(&project, "silver/")
-                    .await
-                    .map_err(|err| silver::PipelineError {
-                        file: in_project(&err.file),
-                        ..err
-                    })?;
-            for pipeline in &mut pipelines {
-                pipeline.file = in_project(&pipeline.file);
-            }
-            if pipelines.is_empty() {
-                return Err(Failure(format!(
-                    "{}: no Silver pipelines (silver/<entity>.yml)",
-                    cli.project.display()
-                )));
-            }
+            let pipelines = silver_pipelines(&cli.project).await?;
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
             let runner = Silver::new(Arc::new(warehouse()?), Arc::new(checkpoint), pipelines)?;
             let options = SilverOptions { full_refresh };
@@ -247,10 +275,264 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Show {
             table,
+            select,
             limit,
             version,
-        } => show(warehouse()?, &table, limit, version).await,
+            vars,
+        } => match (table, select) {
+            (Some(table), None) => show(warehouse()?, &table, limit, version).await,
+            (None, Some(model)) => {
+                let runner = model_runner(&cli.project, warehouse()?, vars.as_deref()).await?;
+                let batches = runner.show(&model, limit).await?;
+                println!("{}", pretty_format_batches(&batches)?);
+                Ok(())
+            }
+            _ => Err(Failure(
+                "show needs a table (show gold/fact_trips) or --select <model>".to_owned(),
+            )),
+        },
+        Command::Build(args) => {
+            run_models(&cli.project, warehouse()?, ModelCommand::Build, &args).await
+        }
+        Command::Run(args) => {
+            run_models(&cli.project, warehouse()?, ModelCommand::Run, &args).await
+        }
+        Command::Test(args) => {
+            run_models(&cli.project, warehouse()?, ModelCommand::Test, &args).await
+        }
+        Command::Compile(args) => {
+            run_models(&cli.project, warehouse()?, ModelCommand::Compile, &args).await
+        }
+        Command::Ls {
+            args,
+            resource_type,
+        } => {
+            let runner = model_runner(&cli.project, warehouse()?, args.vars.as_deref()).await?;
+            let types = match resource_type.as_deref() {
+                None => vec![ResourceType::Model, ResourceType::Test],
+                Some("model") => vec![ResourceType::Model],
+                Some("test") => vec![ResourceType::Test],
+                Some(other) => {
+                    return Err(Failure(format!(
+                        "--resource-type {other}: use model or test"
+                    )))
+                }
+            };
+            for node in runner.list(&run_options(&args), &types)? {
+                println!("{}", node.fqn.join("."));
+            }
+            Ok(())
+        }
+        Command::Pipeline => {
+            let store = Arc::new(warehouse()?);
+            let checkpoint = Arc::new(FileCheckpointStore::open(
+                cli.warehouse.join(CHECKPOINT_DIR),
+            )?);
+            let reports = Bronze::new(store.clone(), checkpoint.clone())
+                .ingest_all(&BronzeOptions::default())
+                .await?;
+            reports.iter().for_each(print_batch);
+            let pipelines = silver_pipelines(&cli.project).await?;
+            let runner = Silver::new(store.clone(), checkpoint, pipelines)?;
+            runner
+                .run_all(&SilverOptions::default())
+                .await?
+                .iter()
+                .for_each(print_silver);
+            let args = ModelArgs {
+                select: Vec::new(),
+                exclude: Vec::new(),
+                full_refresh: false,
+                vars: None,
+            };
+            run_models(&cli.project, warehouse()?, ModelCommand::Build, &args).await
+        }
         Command::History { table } => history(warehouse()?, &table).await,
+    }
+}
+
+/// The Silver pipelines of the project folder, named by their paths in messages.
+async fn silver_pipelines(project: &Path) -> Result<Vec<silver::Pipeline>, Failure> {
+    let in_project = |file: &str| project.join(file).display().to_string();
+    let store = LocalFileSystem::new(project)?;
+    let mut pipelines = silver::load_pipelines(&store, "silver/")
+        .await
+        .map_err(|err| silver::PipelineError {
+            file: in_project(&err.file),
+            ..err
+        })?;
+    for pipeline in &mut pipelines {
+        pipeline.file = in_project(&pipeline.file);
+    }
+    if pipelines.is_empty() {
+        return Err(Failure(format!(
+            "{}: no Silver pipelines (silver/<entity>.yml)",
+            project.display()
+        )));
+    }
+    Ok(pipelines)
+}
+
+/// `--vars` as a map (YAML, so JSON too).
+fn parse_vars(vars: Option<&str>) -> Result<BTreeMap<String, serde_json::Value>, Failure> {
+    match vars {
+        None => Ok(BTreeMap::new()),
+        Some(text) => {
+            serde_yaml_ng::from_str(text).map_err(|err| Failure(format!("--vars {text:?}: {err}")))
+        }
+    }
+}
+
+/// The dbt project in `project`, ready to run on `store`.
+async fn model_runner(
+    project: &Path,
+    store: LocalFileSystem,
+    vars: Option<&str>,
+) -> Result<ModelRunner, Failure> {
+    let files = read_project_files(&LocalFileSystem::new(project)?, "").await?;
+    // Files are named by their path under the project folder.
+    let parsed = Project::parse(&files, &parse_vars(vars)?)
+        .map_err(|err| Failure(format!("{}/{err}", project.display())))?;
+    Ok(ModelRunner::new(Arc::new(store), parsed))
+}
+
+fn run_options(args: &ModelArgs) -> RunOptions {
+    RunOptions {
+        select: args.select.clone(),
+        exclude: args.exclude.clone(),
+        full_refresh: args.full_refresh,
+    }
+}
+
+/// A dbt-style line: `text ........ [status]`.
+fn dotted(text: &str, status: &str) -> String {
+    let dots = 72usize
+        .saturating_sub(text.chars().count() + status.chars().count())
+        .max(3);
+    format!("{text} {} [{status}]", ".".repeat(dots))
+}
+
+/// One node's line, as dbt prints it.
+fn node_line(position: &str, result: &NodeResult, command: ModelCommand) -> String {
+    let what = match result.resource_type {
+        ResourceType::Test => format!("test {}", result.name),
+        ResourceType::Model => format!(
+            "sql {} model {GOLD_SCHEMA}.{}",
+            result.materialized.map_or("view", Materialization::name),
+            result.name
+        ),
+    };
+    let seconds = result.seconds();
+    let failures = result.failures.unwrap_or(0);
+    match result.status {
+        NodeStatus::Success if command == ModelCommand::Compile => {
+            dotted(&format!("{position} OK compiled {what}"), "COMPILED")
+        }
+        NodeStatus::Success => dotted(
+            &format!("{position} OK created {what}"),
+            &format!("{} in {seconds:.2}s", result.message),
+        ),
+        NodeStatus::Pass => dotted(
+            &format!("{position} PASS {}", result.name),
+            &format!("PASS in {seconds:.2}s"),
+        ),
+        NodeStatus::Warn => dotted(
+            &format!("{position} WARN {failures} {}", result.name),
+            &format!("WARN {failures} in {seconds:.2}s"),
+        ),
+        NodeStatus::Fail => dotted(
+            &format!("{position} FAIL {failures} {}", result.name),
+            &format!("FAIL {failures} in {seconds:.2}s"),
+        ),
+        NodeStatus::Error => dotted(
+            &format!("{position} ERROR creating {what}"),
+            &format!("ERROR in {seconds:.2}s"),
+        ),
+        NodeStatus::Skipped => dotted(&format!("{position} SKIP {what}"), "SKIP"),
+    }
+}
+
+/// Runs a node command and prints it as dbt's console does; fails if a node failed.
+async fn run_models(
+    project: &Path,
+    store: LocalFileSystem,
+    command: ModelCommand,
+    args: &ModelArgs,
+) -> Result<(), Failure> {
+    let runner = model_runner(project, store, args.vars.as_deref()).await?;
+    let parsed = runner.project();
+    let tests = parsed
+        .nodes
+        .values()
+        .filter(|n| n.resource_type == ResourceType::Test)
+        .count();
+    println!(
+        "Found {} models, {tests} data tests, {} sources\n",
+        parsed.models().count(),
+        parsed.sources.len()
+    );
+    let run = runner.run(command, &run_options(args)).await?;
+    let total = run.results.len();
+    for (index, result) in run.results.iter().enumerate() {
+        println!(
+            "{}",
+            node_line(&format!("{} of {total}", index + 1), result, command)
+        );
+    }
+    // Like `dbt compile --select model`: one model's SQL is printed.
+    let models: Vec<&NodeResult> = run
+        .results
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::Model)
+        .collect();
+    if let ([model], ModelCommand::Compile) = (models.as_slice(), command) {
+        println!(
+            "\nCompiled node '{}' is:\n{}",
+            model.name, model.compiled_code
+        );
+    }
+    println!(
+        "\nFinished running {total} nodes in {:.2}s.",
+        run.elapsed_ms as f64 / 1000.0
+    );
+    if run.success() {
+        println!("\nCompleted successfully");
+    } else {
+        println!("\nCompleted with errors:");
+    }
+    for result in run.results.iter().filter(|r| {
+        matches!(
+            r.status,
+            NodeStatus::Error | NodeStatus::Fail | NodeStatus::Warn
+        )
+    }) {
+        let kind = if result.status == NodeStatus::Warn {
+            "Warning"
+        } else {
+            "Failure"
+        };
+        println!(
+            "\n{kind} in {} ({}):\n  {}",
+            result.name, result.unique_id, result.message
+        );
+        for row in &result.failing_rows {
+            println!("    {row}");
+        }
+    }
+    println!(
+        "\nDone. PASS={} WARN={} ERROR={} SKIP={} TOTAL={total}",
+        run.count(NodeStatus::Success) + run.count(NodeStatus::Pass),
+        run.count(NodeStatus::Warn),
+        run.count(NodeStatus::Error) + run.count(NodeStatus::Fail),
+        run.count(NodeStatus::Skipped),
+    );
+    if run.success() {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "{} failed: see the lines above and target/run_results.json",
+            command.name()
+        )))
     }
 }
 

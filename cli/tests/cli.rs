@@ -390,3 +390,170 @@ fn silver_builds_incrementally_and_reports_each_entity() {
         "{stderr}"
     );
 }
+
+/// The core's fixture dbt project, with its two Silver source tables written into
+/// `warehouse` (orders 1 to 4, customers 1 to 3).
+fn fixture_project(warehouse: &std::path::Path) -> String {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use arrow::record_batch::RecordBatch;
+    use medallion_core::delta::{DeltaTable, WriteOptions};
+    use medallion_core::storage::LocalFileSystem;
+
+    let store = Arc::new(LocalFileSystem::new(warehouse).expect("store"));
+    let write = |path: &str, batch: RecordBatch| {
+        let table = DeltaTable::new(store.clone(), path);
+        futures::executor::block_on(async {
+            table.create(&batch.schema(), Default::default()).await?;
+            table.append(&[batch], WriteOptions::default()).await
+        })
+        .expect("write a source table");
+    };
+    let orders = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("order_id", DataType::Int64, true),
+            Field::new("customer_id", DataType::Int64, true),
+            Field::new("status", DataType::Utf8, true),
+            Field::new("amount", DataType::Float64, true),
+            Field::new(
+                "ordered_at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
+            Arc::new(Int64Array::from(vec![1, 1, 2, 3])),
+            Arc::new(StringArray::from(vec![
+                "placed", "shipped", "placed", "PLACED",
+            ])),
+            Arc::new(Float64Array::from(vec![10.0, 5.5, 1.0, 7.25])),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![
+                    1_767_229_200_000_000,
+                    1_767_315_600_000_000,
+                    1_767_402_000_000_000,
+                    1_767_488_400_000_000,
+                ])
+                .with_timezone("UTC"),
+            ),
+        ],
+    )
+    .expect("orders");
+    write("silver/orders", orders);
+    let customers = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("customer_id", DataType::Int64, true),
+            Field::new("name", DataType::Utf8, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+            Arc::new(StringArray::from(vec!["ada", "bob", "cy"])),
+        ],
+    )
+    .expect("customers");
+    write("silver/customers", customers);
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/src/models/fixtures/project"
+    )
+    .to_owned()
+}
+
+#[test]
+fn build_run_test_compile_ls_and_show_like_dbt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let project = fixture_project(&warehouse);
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--warehouse", warehouse, "--project", project.as_str()];
+        all.extend_from_slice(args);
+        medallion(&all)
+    };
+
+    let out = succeeded(&run(&["build"]));
+    assert!(
+        out.starts_with("Found 13 models, 9 data tests, 2 sources\n"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(
+            |line| line.contains(" OK created sql table model gold.customer_totals ")
+                && line.contains("[CREATE TABLE (3 rows) in ")
+        ),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|line| line.contains(" PASS unique_customer_totals_customer_id ")),
+        "{out}"
+    );
+    assert!(out.contains("\nCompleted successfully\n"), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with("Done. PASS=20 WARN=0 ERROR=0 SKIP=0 TOTAL=20"),
+        "{out}"
+    );
+    assert!(warehouse_has(&dir, "warehouse/target/run_results.json"));
+    assert!(warehouse_has(&dir, "warehouse/target/manifest.json"));
+
+    let again = succeeded(&run(&["run", "--select", "orders_append"]));
+    assert!(again.contains("[APPEND (0 new, 0 updated) in "), "{again}");
+
+    let listed = succeeded(&run(&[
+        "ls",
+        "--select",
+        "+customer_totals",
+        "--resource-type",
+        "model",
+    ]));
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        [
+            "fixture.staging.stg_customers",
+            "fixture.staging.stg_orders",
+            "fixture.intermediate.int_customer_orders",
+            "fixture.marts.customer_totals",
+        ]
+    );
+    let compiled = succeeded(&run(&[
+        "compile",
+        "--select",
+        "stg_orders",
+        "--vars",
+        "{min_amount: 5}",
+    ]));
+    assert!(compiled.contains("where amount >= 5"), "{compiled}");
+    let shown = succeeded(&run(&[
+        "show",
+        "--select",
+        "stg_orders",
+        "--limit",
+        "10",
+        "--vars",
+        "{min_amount: 5}",
+    ]));
+    assert_eq!(
+        shown.matches("| placed").count() + shown.matches("| shipped").count(),
+        3,
+        "{shown}"
+    );
+    let tested = succeeded(&run(&["test", "--select", "tag:staging"]));
+    assert!(
+        tested.contains("PASS accepted_values_stg_orders_status__placed__shipped"),
+        "{tested}"
+    );
+
+    let failed = run(&["run", "--select", "nope"]);
+    assert!(failed.status.success(), "selecting nothing runs nothing");
+    let bad = run(&["build", "--select", "colour:red"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("error: selector \"colour:red\": "));
+}
+
+fn warehouse_has(dir: &tempfile::TempDir, path: &str) -> bool {
+    dir.path().join(path).exists()
+}

@@ -143,6 +143,14 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    async fn the_model_engine_builds_the_fixture_project_in_opfs() {
+        let storage = OpfsStorage::open(&unique("models"))
+            .await
+            .expect("open OPFS");
+        crate::models::fixtures::main_path(std::sync::Arc::new(storage)).await;
+    }
+
+    #[wasm_bindgen_test]
     async fn delta_tables_live_in_opfs() {
         let storage = OpfsStorage::open(&unique("delta"))
             .await

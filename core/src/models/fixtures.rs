@@ -192,3 +192,55 @@ async fn overwrite(storage: &Arc<dyn Storage>, path: &str, batch: RecordBatch) {
         .await
         .expect("overwrite");
 }
+
+/// The engine's main path, as an async check that runs on any store (natively and in
+/// headless Chromium on OPFS): build the fixture, change the sources, build again.
+pub(crate) async fn main_path(storage: Arc<dyn Storage>) {
+    use std::collections::BTreeMap;
+
+    use super::{Command, ModelRunner, NodeStatus, Project, RunOptions};
+    use crate::silver::scenario::table_rows;
+
+    write_sources(&storage, &ORDERS_V1).await;
+    let project = Project::parse(&files_with(&[]), &BTreeMap::new()).expect("the fixture parses");
+    let runner = ModelRunner::new(storage.clone(), project);
+    let first = runner
+        .run(Command::Build, &RunOptions::default())
+        .await
+        .expect("build");
+    assert!(first.success(), "{:?}", first.results);
+    assert_eq!(first.results.len(), 20);
+    let totals = table_rows(&storage, "gold/customer_totals").await;
+    let cents: Vec<Option<String>> = totals
+        .iter()
+        .map(|row| row["total_cents"].clone())
+        .collect();
+    assert_eq!(
+        cents,
+        [Some("1550".into()), Some("100".into()), Some("725".into())]
+    );
+
+    write_sources(&storage, &ORDERS_V2).await;
+    let second = runner
+        .run(Command::Build, &RunOptions::default())
+        .await
+        .expect("build again");
+    let warned = second
+        .result("accepted_values_stg_orders_status__placed__shipped")
+        .expect("the status test ran");
+    assert_eq!(warned.status, NodeStatus::Warn);
+    assert_eq!(
+        second.count(NodeStatus::Error) + second.count(NodeStatus::Fail),
+        0
+    );
+    let merged = table_rows(&storage, "gold/orders_merge").await;
+    let order_2 = merged
+        .iter()
+        .find(|row| row["order_id"].as_deref() == Some("2"))
+        .expect("order 2");
+    assert_eq!(order_2["status"].as_deref(), Some("returned"));
+    assert_eq!(order_2["amount"].as_deref(), Some("5.5"));
+    assert_eq!(table_rows(&storage, "gold/orders_append").await.len(), 5);
+    assert!(storage.get("target/manifest.json").await.is_ok());
+    assert!(storage.get("target/run_results.json").await.is_ok());
+}

@@ -123,9 +123,11 @@ fn parse_term(text: &str) -> Result<Term, ModelError> {
         Some((method, value)) if method.starts_with("config.") => {
             (Method::Config(method["config.".len()..].to_owned()), value)
         }
-        Some((method, _)) => return Err(bad(format!(
+        Some((method, _)) => {
+            return Err(bad(format!(
             "unknown method {method:?} (use a name, tag:, path:, resource_type: or config.<key>:)"
-        ))),
+        )))
+        }
     };
     if value.is_empty() {
         return Err(bad("nothing to select".to_owned()));

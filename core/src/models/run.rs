@@ -588,6 +588,7 @@ impl ModelRunner {
         let mut logs = Vec::new();
         let mut compiled = BTreeMap::new();
         let mut blocked: BTreeSet<String> = BTreeSet::new();
+        let mut sources_present: BTreeMap<String, bool> = BTreeMap::new();
         for id in order {
             let node = &self.project.nodes[&id];
             if node.materialized == Some(Materialization::Ephemeral) {
@@ -621,6 +622,16 @@ impl ModelRunner {
                 blocked.insert(id.clone());
                 results.push(result);
                 continue;
+            }
+            if command != Command::Compile {
+                if let Some(missing) = self.missing_source(node, &mut sources_present).await? {
+                    result.status = NodeStatus::Error;
+                    result.message = missing;
+                    result.completed_ms = now_ms();
+                    blocked.insert(id.clone());
+                    results.push(result);
+                    continue;
+                }
             }
             match self.compile(node, options.full_refresh).await {
                 Err(err) => {
@@ -687,6 +698,37 @@ impl ModelRunner {
         )
         .await?;
         Ok(run)
+    }
+
+    /// Why `node` cannot run because a source table it reads is not in the store, if so.
+    async fn missing_source(
+        &self,
+        node: &Node,
+        present: &mut BTreeMap<String, bool>,
+    ) -> Result<Option<String>, ModelError> {
+        for id in &node.depends_on {
+            let Some(source) = self.project.sources.get(id) else {
+                continue;
+            };
+            let path = format!("{}/{}", source.schema, source.identifier);
+            let exists = match present.get(&path) {
+                Some(exists) => *exists,
+                None => {
+                    let exists = DeltaTable::new(self.storage.clone(), path.clone())
+                        .exists()
+                        .await?;
+                    present.insert(path.clone(), exists);
+                    exists
+                }
+            };
+            if !exists {
+                return Ok(Some(format!(
+                    "{}: source {}.{} is the Delta table {path}, which does not exist yet",
+                    node.original_file_path, source.source, source.name
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// Marks every model and test downstream of `id` (not `id` itself) as blocked.

@@ -647,3 +647,11 @@ fn a_sql_error_at_run_time_names_the_model_file() {
         );
     });
 }
+
+#[test]
+fn the_main_path_runs_on_the_filesystem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage: Arc<dyn Storage> =
+        Arc::new(crate::storage::LocalFileSystem::new(dir.path()).expect("store"));
+    runtime().block_on(super::fixtures::main_path(storage));
+}
