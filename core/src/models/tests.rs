@@ -655,3 +655,99 @@ fn the_main_path_runs_on_the_filesystem() {
         Arc::new(crate::storage::LocalFileSystem::new(dir.path()).expect("store"));
     runtime().block_on(super::fixtures::main_path(storage));
 }
+
+#[test]
+fn cross_database_macros_and_two_argument_refs_run_on_datafusion() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let model = "select order_id,
+    {{ dbt.date_trunc('month', 'ordered_at') }} as month,
+    {{ dbt.datediff(\"timestamp '2026-01-01 00:00:00'\", 'ordered_at', 'day') }} as days,
+    {{ dbt.datediff(\"timestamp '2025-11-15 00:00:00'\", 'ordered_at', 'month') }} as months,
+    {{ dbt.dateadd('day', 2, 'ordered_at') }} as due,
+    {{ dbt.safe_cast(\"'x'\", dbt.type_numeric()) }} as not_a_number,
+    {{ dbt.safe_cast('amount', dbt.type_string()) }} as amount_text,
+    {{ dbt.concat(['status', \"'-'\", 'cast(order_id as varchar)']) }} as label,
+    {{ dbt.hash('order_id') }} as hashed,
+    cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) is not null as has_now
+from {{ ref('fixture', 'stg_orders') }}
+where order_id = 3";
+        let project = Project::parse(
+            &files_with(&[("models/marts/macros_used.sql", model)]),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let runner = ModelRunner::new(storage.clone(), project);
+        let run = runner
+            .run(Command::Run, &options(&["+macros_used"], &[]))
+            .await
+            .unwrap();
+        assert!(run.success(), "{:?}", run.results);
+        assert_eq!(
+            rows(
+                &storage,
+                "macros_used",
+                &[
+                    "month",
+                    "days",
+                    "months",
+                    "due",
+                    "not_a_number",
+                    "amount_text",
+                    "label",
+                    "has_now"
+                ]
+            )
+            .await,
+            strings(&[&[
+                "2026-01-01T00:00:00Z",
+                "2",
+                "2",
+                "2026-01-05T01:00:00Z",
+                "null",
+                "1.0",
+                "placed-3",
+                "true"
+            ]])
+        );
+        let hashed = rows(&storage, "macros_used", &["hashed"]).await;
+        assert_eq!(
+            hashed,
+            strings(&[&["eccbc87e4b5ce2fe28308fd9f2a7baf3"]]),
+            "md5('3')"
+        );
+    });
+}
+
+#[test]
+fn merge_exclude_columns_keeps_the_excluded_values() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let files = files_with(&[(
+            "models/marts/incremental/orders_merge.sql",
+            "{{ config(unique_key=['order_id'], merge_exclude_columns=['status']) }}\nselect order_id, status, amount from {{ ref('stg_orders') }}",
+        )]);
+        let select = options(&["orders_merge"], &[]);
+        for orders in [&ORDERS_V1[..], &ORDERS_V2[..]] {
+            write_sources(&storage, orders).await;
+            let project = Project::parse(&files, &BTreeMap::new()).unwrap();
+            let run = ModelRunner::new(storage.clone(), project)
+                .run(Command::Run, &select)
+                .await
+                .unwrap();
+            assert!(run.success(), "{:?}", run.results);
+        }
+        assert_eq!(
+            rows(&storage, "orders_merge", &["order_id", "status", "amount"]).await,
+            strings(&[
+                &["1", "placed", "10.0"],
+                &["2", "shipped", "6.0"],
+                &["3", "placed", "1.0"],
+                &["4", "placed", "7.25"],
+                &["5", "shipped", "3.0"],
+            ])
+        );
+    });
+}
