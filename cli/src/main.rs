@@ -137,11 +137,13 @@ enum Command {
     Test(ModelArgs),
     /// Compile the selected nodes' SQL into <warehouse>/target/compiled/ (`dbt compile`).
     Compile(ModelArgs),
+    /// Run the selected snapshots (`dbt snapshot`).
+    Snapshot(ModelArgs),
     /// List the selected nodes (`dbt ls`).
     Ls {
         #[command(flatten)]
         args: ModelArgs,
-        /// Only nodes of this type: model or test.
+        /// Only nodes of this type: model, snapshot or test.
         #[arg(long)]
         resource_type: Option<String>,
     },
@@ -300,6 +302,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Test(args) => {
             run_models(&cli.project, warehouse()?, ModelCommand::Test, &args).await
         }
+        Command::Snapshot(args) => {
+            run_models(&cli.project, warehouse()?, ModelCommand::Snapshot, &args).await
+        }
         Command::Compile(args) => {
             run_models(&cli.project, warehouse()?, ModelCommand::Compile, &args).await
         }
@@ -309,12 +314,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let runner = model_runner(&cli.project, warehouse()?, args.vars.as_deref()).await?;
             let types = match resource_type.as_deref() {
-                None => vec![ResourceType::Model, ResourceType::Test],
+                None => vec![
+                    ResourceType::Model,
+                    ResourceType::Snapshot,
+                    ResourceType::Test,
+                ],
                 Some("model") => vec![ResourceType::Model],
+                Some("snapshot") => vec![ResourceType::Snapshot],
                 Some("test") => vec![ResourceType::Test],
                 Some(other) => {
                     return Err(Failure(format!(
-                        "--resource-type {other}: use model or test"
+                        "--resource-type {other}: use model, snapshot or test"
                     )))
                 }
             };
@@ -416,6 +426,7 @@ fn dotted(text: &str, status: &str) -> String {
 fn node_line(position: &str, result: &NodeResult, command: ModelCommand) -> String {
     let what = match result.resource_type {
         ResourceType::Test => format!("test {}", result.name),
+        ResourceType::Snapshot => format!("snapshot {GOLD_SCHEMA}.{}", result.name),
         ResourceType::Model => format!(
             "sql {} model {GOLD_SCHEMA}.{}",
             result.materialized.map_or("view", Materialization::name),
@@ -466,8 +477,13 @@ async fn run_models(
         .values()
         .filter(|n| n.resource_type == ResourceType::Test)
         .count();
+    let snapshots = parsed
+        .nodes
+        .values()
+        .filter(|n| n.resource_type == ResourceType::Snapshot)
+        .count();
     println!(
-        "Found {} models, {tests} data tests, {} sources\n",
+        "Found {} models, {snapshots} snapshots, {tests} data tests, {} sources\n",
         parsed.models().count(),
         parsed.sources.len()
     );

@@ -476,7 +476,7 @@ fn build_run_test_compile_ls_and_show_like_dbt() {
 
     let out = succeeded(&run(&["build"]));
     assert!(
-        out.starts_with("Found 13 models, 9 data tests, 2 sources\n"),
+        out.starts_with("Found 13 models, 0 snapshots, 9 data tests, 2 sources\n"),
         "{out}"
     );
     assert!(

@@ -17,6 +17,7 @@ mod graph;
 mod jinja;
 mod project;
 mod run;
+mod snapshot;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -29,6 +30,7 @@ pub use project::{
     read_project_files, ColumnDoc, GenericTest, Node, Project, ResourceType, SourceTable, TestKind,
 };
 pub use run::{Command, ModelRunner, NodeResult, NodeStatus, RunOptions, RunResults};
+pub use snapshot::{HardDeletes, MetaNames, SnapshotConfig, Strategy};
 
 use crate::delta::DeltaError;
 use crate::storage::StorageError;

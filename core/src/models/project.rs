@@ -9,6 +9,7 @@ use serde_yaml_ng::Value as Yaml;
 
 use super::config::{Materialization, NodeConfig};
 use super::jinja::{Relations, Renderer, GOLD_SCHEMA};
+use super::snapshot::SnapshotConfig;
 use super::ModelError;
 use crate::storage::Storage;
 
@@ -19,6 +20,8 @@ pub enum ResourceType {
     Model,
     /// A data test: generic (from YAML) or singular (from `tests/`).
     Test,
+    /// An SCD2 snapshot.
+    Snapshot,
 }
 
 impl ResourceType {
@@ -27,6 +30,7 @@ impl ResourceType {
         match self {
             ResourceType::Model => "model",
             ResourceType::Test => "test",
+            ResourceType::Snapshot => "snapshot",
         }
     }
 }
@@ -239,6 +243,49 @@ struct PropertiesFile {
     sources: Vec<SourceSpec>,
     #[serde(default)]
     models: Vec<ModelSpec>,
+    #[serde(default)]
+    snapshots: Vec<SnapshotSpec>,
+}
+
+/// A snapshot in YAML (dbt 1.9+): `relation: ref('x')` or `source('s', 't')`.
+#[derive(Debug, Deserialize)]
+struct SnapshotSpec {
+    name: String,
+    #[serde(default)]
+    relation: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    config: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    columns: Vec<ColumnSpec>,
+    #[serde(default, alias = "tests")]
+    data_tests: Vec<Yaml>,
+}
+
+/// A snapshot found in the project: its file, SQL template and YAML properties.
+struct SnapshotSource {
+    file: String,
+    raw_code: String,
+    spec: Option<SnapshotSpec>,
+}
+
+/// The legacy `{% snapshot name %} … {% endsnapshot %}` blocks of a file: each name
+/// and its body, padded with the lines before it so that errors keep the file's line
+/// numbers.
+fn snapshot_blocks(text: &str) -> Vec<(String, String)> {
+    let pattern =
+        regex::Regex::new(r"(?s)\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}")
+            .expect("a valid pattern");
+    pattern
+        .captures_iter(text)
+        .filter_map(|captures| {
+            let name = captures.get(1)?.as_str().to_owned();
+            let body = captures.get(2)?;
+            let lines_before = text[..body.start()].matches('\n').count();
+            Some((name, "\n".repeat(lines_before) + body.as_str()))
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -518,10 +565,13 @@ impl Project {
         // Properties: sources, model docs and configs, generic tests.
         let mut sources: BTreeMap<String, SourceTable> = BTreeMap::new();
         let mut model_specs: BTreeMap<String, (String, ModelSpec)> = BTreeMap::new();
+        let mut snapshot_sources: BTreeMap<String, SnapshotSource> = BTreeMap::new();
         let mut source_tests: Vec<(String, SourceTableSpec, String)> = Vec::new();
         for (path, text) in files {
             let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
-            if !yaml || under(path, &model_paths).is_none() {
+            let in_project =
+                under(path, &model_paths).is_some() || under(path, &snapshot_paths).is_some();
+            if !yaml || !in_project {
                 continue;
             }
             let properties: PropertiesFile =
@@ -564,6 +614,64 @@ impl Project {
                 }
                 model_specs.insert(model.name.clone(), (path.clone(), model));
             }
+            for snapshot in properties.snapshots {
+                if snapshot_sources.contains_key(&snapshot.name) {
+                    return Err(yaml_error(
+                        path,
+                        format!("snapshot {} is defined twice", snapshot.name),
+                    ));
+                }
+                let raw_code = match &snapshot.relation {
+                    Some(relation) => format!("select * from {{{{ {relation} }}}}"),
+                    None => String::new(),
+                };
+                snapshot_sources.insert(
+                    snapshot.name.clone(),
+                    SnapshotSource {
+                        file: path.clone(),
+                        raw_code,
+                        spec: Some(snapshot),
+                    },
+                );
+            }
+        }
+        // Legacy snapshot blocks; their YAML (if any) describes them.
+        for (path, text) in files {
+            if !path.ends_with(".sql") || under(path, &snapshot_paths).is_none() {
+                continue;
+            }
+            for (name, body) in snapshot_blocks(text) {
+                match snapshot_sources.get_mut(&name) {
+                    Some(existing) if existing.raw_code.is_empty() => {
+                        existing.file = path.clone();
+                        existing.raw_code = body;
+                    }
+                    Some(existing) => {
+                        return Err(ModelError::Project {
+                            file: path.clone(),
+                            detail: format!("snapshot {name} is also defined in {}", existing.file),
+                        })
+                    }
+                    None => {
+                        snapshot_sources.insert(
+                            name,
+                            SnapshotSource {
+                                file: path.clone(),
+                                raw_code: body,
+                                spec: None,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        for (name, snapshot) in &snapshot_sources {
+            if snapshot.raw_code.is_empty() {
+                return Err(yaml_error(
+                    &snapshot.file,
+                    format!("snapshot {name} needs a relation: ref('model') or source('s', 't')"),
+                ));
+            }
         }
 
         // Models.
@@ -600,7 +708,28 @@ impl Project {
                 .models
                 .insert(name.to_owned(), format!("{GOLD_SCHEMA}.{name}"));
         }
+        for name in snapshot_sources.keys() {
+            if let Some((other, _, _)) = model_files.get(name) {
+                return Err(ModelError::Project {
+                    file: snapshot_sources[name].file.clone(),
+                    detail: format!("snapshot {name} has the name of the model {other}"),
+                });
+            }
+            relations
+                .models
+                .insert(name.clone(), format!("{GOLD_SCHEMA}.{name}"));
+        }
         renderer.set_relations(relations.clone());
+        // The node a `ref` names: a snapshot's or a model's.
+        let project_name = project.name.clone();
+        let snapshot_names: BTreeSet<String> = snapshot_sources.keys().cloned().collect();
+        let ref_id = |name: &str| {
+            if snapshot_names.contains(name) {
+                format!("snapshot.{project_name}.{name}")
+            } else {
+                format!("model.{project_name}.{name}")
+            }
+        };
 
         let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
         for (name, (path, relative, text)) in &model_files {
@@ -625,11 +754,8 @@ impl Project {
                     file: path.clone(),
                     detail,
                 })?;
-            let mut depends_on: Vec<String> = rendered
-                .refs
-                .iter()
-                .map(|model| format!("model.{}.{model}", project.name))
-                .collect();
+            let mut depends_on: Vec<String> =
+                rendered.refs.iter().map(|model| ref_id(model)).collect();
             depends_on.extend(
                 rendered
                     .sources
@@ -680,10 +806,96 @@ impl Project {
                 return Err(yaml_error(file, format!("model {name} has no SQL file")));
             }
         }
+        // Snapshots.
+        for (name, snapshot) in &snapshot_sources {
+            let path = &snapshot.file;
+            let (_, rendered) = renderer
+                .render(
+                    path,
+                    &snapshot.raw_code,
+                    name,
+                    &format!("{GOLD_SCHEMA}.{name}"),
+                    false,
+                )
+                .map_err(ModelError::from_jinja)?;
+            let mut config = NodeConfig::default();
+            if let Some(spec) = &snapshot.spec {
+                config.apply(&spec.config);
+            }
+            config.apply(&rendered.config);
+            SnapshotConfig::from_config(&config).map_err(|detail| ModelError::Project {
+                file: path.clone(),
+                detail: format!("snapshot {name}: {detail}"),
+            })?;
+            let mut depends_on: Vec<String> =
+                rendered.refs.iter().map(|model| ref_id(model)).collect();
+            depends_on.extend(
+                rendered
+                    .sources
+                    .iter()
+                    .map(|(source, table)| format!("source.{}.{source}.{table}", project.name)),
+            );
+            let unique_id = format!("snapshot.{}.{name}", project.name);
+            let spec = snapshot.spec.as_ref();
+            nodes.insert(
+                unique_id.clone(),
+                Node {
+                    unique_id,
+                    resource_type: ResourceType::Snapshot,
+                    name: name.clone(),
+                    original_file_path: path.clone(),
+                    fqn: vec![project.name.clone(), name.clone()],
+                    raw_code: snapshot.raw_code.clone(),
+                    config,
+                    materialized: None,
+                    depends_on,
+                    description: spec
+                        .and_then(|spec| spec.description.clone())
+                        .unwrap_or_default(),
+                    columns: spec
+                        .map(|spec| {
+                            spec.columns
+                                .iter()
+                                .map(|c| ColumnDoc {
+                                    name: c.name.clone(),
+                                    description: c.description.clone().unwrap_or_default(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    test: None,
+                },
+            );
+        }
         nodes.retain(|_, node| node.config.enabled());
 
         // Generic tests.
         let mut specs: Vec<TestSpec> = Vec::new();
+        for (name, snapshot) in &snapshot_sources {
+            let Some(spec) = &snapshot.spec else {
+                continue;
+            };
+            let attached_to = format!("snapshot.{}.{name}", project.name);
+            let tests = spec.data_tests.iter().map(|test| (test, None)).chain(
+                spec.columns.iter().flat_map(|column| {
+                    column
+                        .data_tests
+                        .iter()
+                        .map(move |test| (test, Some(column.name.clone())))
+                }),
+            );
+            for (test, column) in tests {
+                let (test, config) = parse_test(test, &snapshot.file)?;
+                specs.push(TestSpec {
+                    test,
+                    attached_to: attached_to.clone(),
+                    attached_name: name.clone(),
+                    column,
+                    config,
+                    file: snapshot.file.clone(),
+                });
+            }
+        }
         for (name, (file, spec)) in &model_specs {
             let attached_to = format!("model.{}.{name}", project.name);
             for test in &spec.data_tests {
@@ -748,12 +960,7 @@ impl Project {
                 let (_, rendered) = renderer
                     .render(&spec.file, &format!("{{{{ {to} }}}}"), &name, "", false)
                     .map_err(ModelError::from_jinja)?;
-                depends_on.extend(
-                    rendered
-                        .refs
-                        .iter()
-                        .map(|model| format!("model.{}.{model}", project.name)),
-                );
+                depends_on.extend(rendered.refs.iter().map(|model| ref_id(model)));
                 depends_on.extend(
                     rendered
                         .sources
@@ -803,11 +1010,8 @@ impl Project {
                 .map_err(ModelError::from_jinja)?;
             let mut config = NodeConfig::default();
             config.apply(&rendered.config);
-            let mut depends_on: Vec<String> = rendered
-                .refs
-                .iter()
-                .map(|model| format!("model.{}.{model}", project.name))
-                .collect();
+            let mut depends_on: Vec<String> =
+                rendered.refs.iter().map(|model| ref_id(model)).collect();
             depends_on.extend(
                 rendered
                     .sources
@@ -844,7 +1048,7 @@ impl Project {
         }
         relations
             .models
-            .retain(|name, _| nodes.contains_key(&format!("model.{}.{name}", project.name)));
+            .retain(|name, _| nodes.contains_key(&ref_id(name)));
         renderer.set_relations(relations);
 
         let parsed = Self {

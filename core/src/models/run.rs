@@ -19,6 +19,7 @@ use super::config::{IncrementalStrategy, Materialization, OnSchemaChange};
 use super::graph;
 use super::jinja::GOLD_SCHEMA;
 use super::project::{GenericTest, Node, Project, ResourceType, TestKind};
+use super::snapshot::{self, SnapshotConfig};
 use super::{ModelError, TARGET};
 use crate::delta::{DeltaError, DeltaTable, DeltaTableProvider, MergeOptions, WriteOptions};
 use crate::engine;
@@ -37,6 +38,8 @@ pub enum Command {
     Test,
     /// Compile the SQL of every selected node, run nothing.
     Compile,
+    /// Snapshots only.
+    Snapshot,
 }
 
 impl Command {
@@ -47,6 +50,7 @@ impl Command {
             Command::Run => "run",
             Command::Test => "test",
             Command::Compile => "compile",
+            Command::Snapshot => "snapshot",
         }
     }
 }
@@ -573,9 +577,14 @@ impl ModelRunner {
     ) -> Result<RunResults, ModelError> {
         let started = now_ms();
         let types: &[ResourceType] = match command {
-            Command::Build | Command::Compile => &[ResourceType::Model, ResourceType::Test],
+            Command::Build | Command::Compile => &[
+                ResourceType::Model,
+                ResourceType::Snapshot,
+                ResourceType::Test,
+            ],
             Command::Run => &[ResourceType::Model],
             Command::Test => &[ResourceType::Test],
+            Command::Snapshot => &[ResourceType::Snapshot],
         };
         let selected = graph::select(&self.project, &options.select, &options.exclude, types)?;
         let order = self.run_order(&selected);
@@ -646,6 +655,19 @@ impl ModelRunner {
                     if command == Command::Compile {
                         result.status = NodeStatus::Success;
                         result.message = "compiled".to_owned();
+                    } else if node.resource_type == ResourceType::Snapshot {
+                        result.relation_name = Some(format!("{GOLD_SCHEMA}.{}", node.name));
+                        match self.snapshot(&session, node, &sql).await {
+                            Ok((rows, message)) => {
+                                result.status = NodeStatus::Success;
+                                result.rows_affected = Some(rows);
+                                result.message = message;
+                            }
+                            Err(message) => {
+                                result.status = NodeStatus::Error;
+                                result.message = sql_error(node, message);
+                            }
+                        }
                     } else if node.resource_type == ResourceType::Model {
                         result.relation_name = Some(format!("{GOLD_SCHEMA}.{}", node.name));
                         match self
@@ -905,6 +927,113 @@ impl ModelRunner {
             )
             .await?;
         Ok(outcome.metrics.rows_inserted)
+    }
+
+    /// Runs a snapshot: compares the source's rows with the current versions and
+    /// merges the changes on the scd id. Returns the versions written and a message.
+    async fn snapshot(
+        &self,
+        session: &SessionContext,
+        node: &Node,
+        sql: &str,
+    ) -> Result<(u64, String), String> {
+        let config = SnapshotConfig::from_config(&node.config)?;
+        let frame = session.sql(sql).await.map_err(|err| err.to_string())?;
+        let schema: SchemaRef = frame.schema().inner().clone();
+        let batches = frame.collect().await.map_err(|err| err.to_string())?;
+        let source = concat_batches(&schema, &batches).map_err(|e| e.to_string())?;
+        let valid_to_current = match &config.valid_to_current {
+            None => None,
+            Some(expression) => {
+                // Evaluated as written, then cast by Arrow: SQL's timestamp is in
+                // nanoseconds and cannot hold the far-future dates this usually is.
+                let query = format!("select {expression} as v");
+                let rows = engine::query(session, &query)
+                    .await
+                    .map_err(|e| format!("dbt_valid_to_current: {e}"))?;
+                let value = rows
+                    .first()
+                    .filter(|batch| batch.num_rows() == 1)
+                    .map(|batch| {
+                        arrow::compute::cast(
+                            batch.column(0),
+                            &arrow::datatypes::DataType::Timestamp(
+                                arrow::datatypes::TimeUnit::Microsecond,
+                                Some("UTC".into()),
+                            ),
+                        )
+                    })
+                    .transpose()
+                    .map_err(|e| e.to_string())?
+                    .and_then(|array| {
+                        array
+                            .as_any()
+                            .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
+                            .and_then(|values| values.is_valid(0).then(|| values.value(0)))
+                    })
+                    .ok_or("dbt_valid_to_current is not a timestamp")?;
+                Some(value)
+            }
+        };
+        let table = DeltaTable::new(self.storage.clone(), gold_path(&node.name));
+        let exists = table.exists().await.map_err(|e| e.to_string())?;
+        let existing = if exists {
+            let snapshot = table.snapshot().await.map_err(|e| e.to_string())?;
+            let columns: Vec<String> = snapshot
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            Some(
+                table
+                    .read_columns(&snapshot, &columns)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
+        let now = now_ms() * 1000;
+        let changes = snapshot::plan(&config, existing.as_ref(), &source, now, valid_to_current)?;
+        let written = (changes.inserted + changes.closed) as u64;
+        if !exists {
+            let schema = changes
+                .batches
+                .first()
+                .map(|batch| batch.schema())
+                .ok_or("the source returned no rows to snapshot")?;
+            table
+                .create(&schema, Default::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            table
+                .append(&changes.batches, WriteOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+        } else if !changes.batches.is_empty() {
+            table
+                .merge(
+                    &changes.batches,
+                    MergeOptions {
+                        keys: vec![config.meta.scd_id.clone()],
+                        merge_schema: true,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        self.register(session, GOLD_SCHEMA, &node.name)
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok((
+            written,
+            format!(
+                "SNAPSHOT ({} new, {} closed)",
+                changes.inserted, changes.closed
+            ),
+        ))
     }
 
     /// Builds a model; returns the rows written and a message, or the error.

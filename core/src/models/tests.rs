@@ -751,3 +751,502 @@ fn merge_exclude_columns_keeps_the_excluded_values() {
         );
     });
 }
+
+/// A person: id, part of a composite key (maybe null), name, city, updated_at (day).
+type Person = (i64, Option<&'static str>, &'static str, &'static str, u32);
+
+/// Overwrites `silver/people`; `extra` adds a column `nickname` (schema drift).
+async fn write_people(storage: &Arc<dyn Storage>, people: &[Person], extra: bool) {
+    use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use arrow::record_batch::RecordBatch;
+    let mut fields = vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("part", DataType::Utf8, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("city", DataType::Utf8, true),
+        Field::new(
+            "updated_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+    ];
+    let day = |d: u32| 1_767_225_600_000_000i64 + i64::from(d) * 86_400_000_000;
+    let mut columns: Vec<arrow::array::ArrayRef> = vec![
+        Arc::new(Int64Array::from(
+            people.iter().map(|p| p.0).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            people.iter().map(|p| p.1).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            people.iter().map(|p| p.2).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            people.iter().map(|p| p.3).collect::<Vec<_>>(),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from(people.iter().map(|p| day(p.4)).collect::<Vec<_>>())
+                .with_timezone("UTC"),
+        ),
+    ];
+    if extra {
+        fields.push(Field::new("nickname", DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(
+            people
+                .iter()
+                .map(|p| format!("{}y", p.2))
+                .collect::<Vec<_>>(),
+        )));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let table = crate::delta::DeltaTable::new(storage.clone(), "silver/people");
+    if !table.exists().await.unwrap() {
+        table
+            .create(&batch.schema(), Default::default())
+            .await
+            .unwrap();
+    }
+    table
+        .overwrite(
+            &[batch],
+            crate::delta::WriteOptions {
+                overwrite_schema: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
+const SNAPSHOT_PROJECT: [(&str, &str); 4] = [
+    ("dbt_project.yml", "name: snaps\n"),
+    (
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: silver\n    tables:\n      - name: people\n",
+    ),
+    (
+        "snapshots/people.yml",
+        "snapshots:
+  - name: people_new_record
+    relation: source('silver', 'people')
+    config: {unique_key: id, strategy: timestamp, updated_at: updated_at, hard_deletes: new_record}
+    columns:
+      - name: dbt_scd_id
+        data_tests: [unique]
+  - name: people_invalidate
+    relation: source('silver', 'people')
+    config: {unique_key: id, strategy: timestamp, updated_at: updated_at, hard_deletes: invalidate}
+  - name: people_check_all
+    relation: source('silver', 'people')
+    config:
+      unique_key: [id, part]
+      strategy: check
+      check_cols: all
+      snapshot_meta_column_names: {dbt_valid_from: valid_from, dbt_valid_to: valid_to}
+      dbt_valid_to_current: \"date '9999-12-31'\"
+",
+    ),
+    (
+        "snapshots/people_check_city.sql",
+        "{% snapshot people_check_city %}
+{{ config(unique_key='id', strategy='check', check_cols=['city']) }}
+select id, name, city from {{ source('silver', 'people') }}
+{% endsnapshot %}
+",
+    ),
+];
+
+/// Versions of `snapshot` as (id, name/city, valid_to set?, deleted flag), sorted.
+async fn versions(
+    storage: &Arc<dyn Storage>,
+    snapshot: &str,
+    value: &str,
+    valid_to: &str,
+) -> Vec<(String, String, bool, String)> {
+    let mut out: Vec<_> = table_rows(storage, &format!("gold/{snapshot}"))
+        .await
+        .iter()
+        .map(|row| {
+            let text = |c: &str| {
+                row.get(c)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| "null".to_owned())
+            };
+            let closed = row
+                .get(valid_to)
+                .cloned()
+                .flatten()
+                .is_some_and(|v| !v.starts_with("9999"));
+            (text("id"), text(value), closed, text("dbt_is_deleted"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn current_count(
+    storage: &Arc<dyn Storage>,
+    snapshot: &str,
+    valid_to: &str,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for row in table_rows(storage, &format!("gold/{snapshot}")).await {
+        let open = row
+            .get(valid_to)
+            .cloned()
+            .flatten()
+            .is_none_or(|v| v.starts_with("9999"));
+        if open {
+            let key = format!(
+                "{}|{}",
+                row["id"].clone().unwrap_or_default(),
+                row.get("part").cloned().flatten().unwrap_or_default()
+            );
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    counts
+}
+
+async fn snapshot_run(storage: &Arc<dyn Storage>) -> RunResults {
+    let files: Vec<(String, String)> = SNAPSHOT_PROJECT
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .collect();
+    let project = Project::parse(&files, &BTreeMap::new()).expect("the snapshot project parses");
+    let run = ModelRunner::new(storage.clone(), project)
+        .run(Command::Build, &RunOptions::default())
+        .await
+        .expect("build");
+    assert!(run.success(), "{:?}", run.results);
+    run
+}
+
+#[test]
+fn snapshots_keep_every_version_with_dbt_meta_columns() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_people(
+            &storage,
+            &[
+                (1, Some("a"), "ann", "Oslo", 1),
+                (2, Some("b"), "bo", "Rome", 1),
+            ],
+            false,
+        )
+        .await;
+        let first = snapshot_run(&storage).await;
+        assert_eq!(
+            first.result("people_new_record").unwrap().message,
+            "SNAPSHOT (2 new, 0 closed)"
+        );
+        let table = crate::delta::DeltaTable::new(storage.clone(), "gold/people_new_record");
+        let schema = table.snapshot().await.unwrap().schema().clone();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "part",
+                "name",
+                "city",
+                "updated_at",
+                "dbt_scd_id",
+                "dbt_updated_at",
+                "dbt_valid_from",
+                "dbt_valid_to",
+                "dbt_is_deleted"
+            ]
+        );
+        let rows = table_rows(&storage, "gold/people_new_record").await;
+        assert!(rows
+            .iter()
+            .all(|r| r["dbt_valid_to"].is_none() && r["dbt_valid_from"] == r["updated_at"]));
+        // Custom meta names and dbt_valid_to_current.
+        let custom = table_rows(&storage, "gold/people_check_all").await;
+        assert!(
+            custom
+                .iter()
+                .all(|r| r["valid_to"].as_deref() == Some("9999-12-31T00:00:00Z")),
+            "{custom:?}"
+        );
+
+        // Ann moves; the legacy block snapshot checks only the city.
+        write_people(
+            &storage,
+            &[
+                (1, Some("a"), "ann", "Paris", 2),
+                (2, Some("b"), "bob", "Rome", 2),
+            ],
+            false,
+        )
+        .await;
+        snapshot_run(&storage).await;
+        assert_eq!(
+            versions(&storage, "people_new_record", "city", "dbt_valid_to").await,
+            [
+                ("1".into(), "Oslo".into(), true, "False".into()),
+                ("1".into(), "Paris".into(), false, "False".into()),
+                ("2".into(), "Rome".into(), false, "False".into()),
+                ("2".into(), "Rome".into(), true, "False".into()),
+            ]
+        );
+        assert_eq!(
+            versions(&storage, "people_check_city", "city", "dbt_valid_to").await,
+            [
+                ("1".into(), "Oslo".into(), true, "null".into()),
+                ("1".into(), "Paris".into(), false, "null".into()),
+                ("2".into(), "Rome".into(), false, "null".into()),
+            ],
+            "bo's new name is not a checked column"
+        );
+        let closed = table_rows(&storage, "gold/people_new_record").await;
+        let oslo = closed
+            .iter()
+            .find(|r| r["city"].as_deref() == Some("Oslo"))
+            .unwrap();
+        let paris = closed
+            .iter()
+            .find(|r| r["city"].as_deref() == Some("Paris"))
+            .unwrap();
+        assert_eq!(
+            oslo["dbt_valid_to"], paris["dbt_valid_from"],
+            "a version closes when the next begins"
+        );
+    });
+}
+
+#[test]
+fn snapshot_rerun_without_change_writes_nothing() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_people(&storage, &[(1, Some("a"), "ann", "Oslo", 1)], false).await;
+        snapshot_run(&storage).await;
+        let table = crate::delta::DeltaTable::new(storage.clone(), "gold/people_new_record");
+        let version = table.snapshot().await.unwrap().version();
+        let again = snapshot_run(&storage).await;
+        assert_eq!(
+            again.result("people_new_record").unwrap().message,
+            "SNAPSHOT (0 new, 0 closed)"
+        );
+        assert_eq!(
+            table.snapshot().await.unwrap().version(),
+            version,
+            "no commit"
+        );
+        assert_eq!(table_rows(&storage, "gold/people_check_all").await.len(), 1);
+    });
+}
+
+#[test]
+fn snapshot_new_source_column_does_not_break_it_dbt_core_1797_3146_11735() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_people(&storage, &[(1, Some("a"), "ann", "Oslo", 1)], false).await;
+        snapshot_run(&storage).await;
+        write_people(&storage, &[(1, Some("a"), "ann", "Oslo", 2)], true).await;
+        snapshot_run(&storage).await;
+        let rows = table_rows(&storage, "gold/people_new_record").await;
+        let mut nicknames: Vec<Option<String>> =
+            rows.iter().map(|r| r["nickname"].clone()).collect();
+        nicknames.sort();
+        assert_eq!(
+            nicknames,
+            [None, Some("anny".into())],
+            "null on the old version"
+        );
+        assert_eq!(
+            table_rows(&storage, "gold/people_check_all").await.len(),
+            2,
+            "check all sees the new column"
+        );
+    });
+}
+
+#[test]
+fn snapshot_never_has_two_current_rows_for_a_key_dbt_core_4661_11950() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_people(&storage, &[(1, Some("a"), "ann", "Oslo", 1)], false).await;
+        snapshot_run(&storage).await;
+        // One batch brings two changes for Ann, out of order, and one repeated.
+        write_people(
+            &storage,
+            &[
+                (1, Some("a"), "ann", "Rome", 3),
+                (1, Some("a"), "ann", "Paris", 2),
+                (1, Some("a"), "ann", "Rome", 3),
+            ],
+            false,
+        )
+        .await;
+        snapshot_run(&storage).await;
+        assert_eq!(
+            versions(&storage, "people_new_record", "city", "dbt_valid_to").await,
+            [
+                ("1".into(), "Oslo".into(), true, "False".into()),
+                ("1".into(), "Paris".into(), true, "False".into()),
+                ("1".into(), "Rome".into(), false, "False".into()),
+            ]
+        );
+        for snapshot in [
+            "people_new_record",
+            "people_invalidate",
+            "people_check_city",
+        ] {
+            assert_eq!(
+                current_count(&storage, snapshot, "dbt_valid_to")
+                    .await
+                    .values()
+                    .max(),
+                Some(&1),
+                "{snapshot}"
+            );
+        }
+        assert_eq!(
+            current_count(&storage, "people_check_all", "valid_to")
+                .await
+                .values()
+                .max(),
+            Some(&1)
+        );
+    });
+}
+
+#[test]
+fn snapshot_null_in_a_composite_key_keeps_one_current_row_dbt_core_2034_11235() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let people = [
+            (1, None, "ann", "Oslo", 1),
+            (1, Some("b"), "ann", "Oslo", 1),
+        ];
+        write_people(&storage, &people, false).await;
+        snapshot_run(&storage).await;
+        snapshot_run(&storage).await;
+        snapshot_run(&storage).await;
+        let counts = current_count(&storage, "people_check_all", "valid_to").await;
+        assert_eq!(
+            counts,
+            BTreeMap::from([("1|".to_owned(), 1), ("1|b".to_owned(), 1)])
+        );
+        assert_eq!(
+            table_rows(&storage, "gold/people_check_all").await.len(),
+            2,
+            "no new versions"
+        );
+    });
+}
+
+#[test]
+fn snapshot_deleted_and_restored_record_reopens_dbt_adapters_1240() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_people(
+            &storage,
+            &[
+                (1, Some("a"), "ann", "Oslo", 1),
+                (2, Some("b"), "bo", "Rome", 1),
+            ],
+            false,
+        )
+        .await;
+        snapshot_run(&storage).await;
+        write_people(&storage, &[(1, Some("a"), "ann", "Oslo", 1)], false).await;
+        snapshot_run(&storage).await;
+        write_people(
+            &storage,
+            &[
+                (1, Some("a"), "ann", "Oslo", 1),
+                (2, Some("b"), "bo", "Milan", 5),
+            ],
+            false,
+        )
+        .await;
+        snapshot_run(&storage).await;
+        assert_eq!(
+            versions(&storage, "people_invalidate", "city", "dbt_valid_to").await,
+            [
+                ("1".into(), "Oslo".into(), false, "null".into()),
+                ("2".into(), "Milan".into(), false, "null".into()),
+                ("2".into(), "Rome".into(), true, "null".into()),
+            ]
+        );
+        assert_eq!(
+            versions(&storage, "people_new_record", "city", "dbt_valid_to").await,
+            [
+                ("1".into(), "Oslo".into(), false, "False".into()),
+                ("2".into(), "Milan".into(), false, "False".into()),
+                ("2".into(), "Rome".into(), true, "False".into()),
+                ("2".into(), "Rome".into(), true, "True".into()),
+            ]
+        );
+    });
+}
+
+#[test]
+fn snapshot_new_record_adds_one_deletion_row_not_one_per_run_dbt_adapters_654() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_people(
+            &storage,
+            &[
+                (1, Some("a"), "ann", "Oslo", 1),
+                (2, Some("b"), "bo", "Rome", 1),
+            ],
+            false,
+        )
+        .await;
+        snapshot_run(&storage).await;
+        write_people(&storage, &[(1, Some("a"), "ann", "Oslo", 1)], false).await;
+        for _ in 0..3 {
+            snapshot_run(&storage).await;
+        }
+        let rows = table_rows(&storage, "gold/people_new_record").await;
+        let deletions = rows
+            .iter()
+            .filter(|r| r["dbt_is_deleted"].as_deref() == Some("True"))
+            .count();
+        assert_eq!((rows.len(), deletions), (3, 1));
+        assert_eq!(
+            current_count(&storage, "people_new_record", "dbt_valid_to").await["2|b"],
+            1,
+            "the deletion row is current"
+        );
+    });
+}
+
+#[test]
+fn snapshot_configs_are_checked_when_read() {
+    let parse = |config: &str| {
+        let yaml = format!(
+            "snapshots:\n  - name: s\n    relation: source('silver', 'people')\n    config: {config}\n"
+        );
+        let files = vec![
+            ("dbt_project.yml".to_owned(), "name: snaps\n".to_owned()),
+            (
+                SNAPSHOT_PROJECT[1].0.to_owned(),
+                SNAPSHOT_PROJECT[1].1.to_owned(),
+            ),
+            ("snapshots/s.yml".to_owned(), yaml),
+        ];
+        Project::parse(&files, &BTreeMap::new())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        parse("{strategy: timestamp, updated_at: u}"),
+        "snapshots/s.yml: snapshot s: a snapshot needs a unique_key"
+    );
+    assert!(parse("{unique_key: id, strategy: timestamp}")
+        .ends_with("the timestamp strategy needs updated_at"));
+    assert!(parse("{unique_key: id, strategy: check}")
+        .ends_with("the check strategy needs check_cols: a list or 'all'"));
+    assert!(
+        parse("{unique_key: id, strategy: check, check_cols: all, hard_deletes: forget}")
+            .contains("hard_deletes \"forget\"")
+    );
+}
