@@ -135,6 +135,35 @@ fn datediff(first: &str, second: &str, datepart: &str) -> Result<String, Error> 
     })
 }
 
+/// `dbt.dateadd`: `from` moved by `interval` (a number or an expression) `datepart`s.
+/// DataFusion cannot multiply an interval, so an expression moves the epoch seconds.
+fn dateadd(datepart: &str, interval: &str, from: &str) -> Result<String, Error> {
+    let interval = interval.trim();
+    let literal = !interval.is_empty()
+        && interval
+            .trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit());
+    if literal {
+        return Ok(format!("({from} + INTERVAL '{interval} {datepart}')"));
+    }
+    let seconds = match datepart.to_ascii_lowercase().as_str() {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3_600,
+        "day" => 86_400,
+        "week" => 604_800,
+        other => {
+            return Err(invalid(format!(
+                "dbt.dateadd: an expression interval works in seconds, minutes, hours, days or weeks, not {other}"
+            )))
+        }
+    };
+    Ok(format!(
+        "to_timestamp_seconds(to_unixtime({from}) + ({interval}) * {seconds})"
+    ))
+}
+
 /// dbt's cross-database macros, as a `dbt` namespace of functions.
 fn dbt_namespace() -> Value {
     let mut functions: BTreeMap<&str, Value> = BTreeMap::new();
@@ -152,23 +181,11 @@ fn dbt_namespace() -> Value {
     );
     functions.insert(
         "dateadd",
-        Value::from_function(|datepart: String, interval: Value, from: Value| {
-            let interval = sql(&interval);
-            let literal = interval
-                .trim()
-                .trim_start_matches('-')
-                .bytes()
-                .all(|b| b.is_ascii_digit());
-            if literal {
-                format!(
-                    "({} + INTERVAL '{} {datepart}')",
-                    sql(&from),
-                    interval.trim()
-                )
-            } else {
-                format!("({} + ({interval}) * INTERVAL '1 {datepart}')", sql(&from))
-            }
-        }),
+        Value::from_function(
+            |datepart: String, interval: Value, from: Value| -> Result<String, Error> {
+                dateadd(&datepart, &sql(&interval), &sql(&from))
+            },
+        ),
     );
     functions.insert(
         "safe_cast",
@@ -492,6 +509,10 @@ from {{ ref('stg') }} join {{ source('silver', 'trips') }} using (id)\n\
         assert_eq!(
             render("{{ dbt.dateadd('day', 1, 'd') }}"),
             "(d + INTERVAL '1 day')"
+        );
+        assert_eq!(
+            render("{{ dbt.dateadd('day', 'n', 'd') }}"),
+            "to_timestamp_seconds(to_unixtime(d) + (n) * 86400)"
         );
         assert_eq!(render("{{ dbt.current_timestamp() }}"), "now()");
         assert!(render("{{ dbt.datediff('a', 'b', 'month') }}").contains("* 12"));

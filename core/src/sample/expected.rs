@@ -220,8 +220,8 @@ impl Warehouse {
             ("dim_date", DIM_DATE_DAYS),
             ("fact_trips", self.trips.len()),
             ("fact_payments", self.payments.len()),
-            ("mart_daily_revenue", revenue.len()),
-            ("mart_driver_utilisation", utilisation.len()),
+            ("agg_daily_revenue", revenue.len()),
+            ("agg_driver_utilisation", utilisation.len()),
         ];
         counts.extend(
             gold.iter()

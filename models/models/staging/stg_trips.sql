@@ -1,0 +1,21 @@
+select
+    trip_id,
+    customer_id,
+    driver_id,
+    vehicle_id,
+    pickup_location_id,
+    dropoff_location_id,
+    pickup_at,
+    dropoff_at,
+    distance_km,
+    duration_min,
+    fare_amount,
+    tip_amount,
+    surge_multiplier,
+    total_amount,
+    status,
+    rating,
+    updated_at,
+    pickup_city,
+    dropoff_city
+from {{ source('silver', 'trips') }}
