@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing whatever is missing first:
 #   1. formatting and clippy (native and wasm32, warnings are errors);
-#   2. native tests (cargo test --workspace), with the Delta interop test against delta-rs;
+#   2. native tests (cargo test --workspace), with the Delta interop test against delta-rs,
+#      and real dbt (dbt-core 1.10, dbt-duckdb) building the same Gold from models/;
 #   3. the core's and the app's wasm tests in headless Chromium;
 #   4. end-to-end tests: playwright-core drives Chromium against the built app.
 set -euo pipefail
@@ -21,6 +22,10 @@ cargo clippy -p medallion-core -p medallion-app --all-targets --target wasm32-un
 step "native tests (with Delta interop against delta-rs)"
 export MEDALLION_PYTHON="${MEDALLION_VENV:-$HOME/.cache/medallion/venv}/bin/python"
 cargo test --workspace
+
+step "real dbt builds the same Gold (tests/dbt)"
+cargo build -p medallion-cli --quiet
+bash tests/dbt/run.sh "$CARGO_TARGET_DIR/debug/medallion" "$CARGO_TARGET_DIR/dbt-parity"
 
 step "wasm tests in headless Chromium"
 export CHROMEDRIVER=/usr/bin/chromedriver

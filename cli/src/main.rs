@@ -26,7 +26,7 @@ use medallion_core::models::{
 use medallion_core::sample::{self, SampleFormat, SampleSpec};
 use medallion_core::silver::{self, Silver, SilverOptions, SilverReport};
 use medallion_core::storage::LocalFileSystem;
-use medallion_core::warehouse;
+use medallion_core::warehouse::{self, ExportFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -149,6 +149,20 @@ enum Command {
     },
     /// Ingest, Silver and build: the playground's "Run all".
     Pipeline,
+    /// Write a table's rows to a Parquet or CSV file.
+    Export {
+        /// The table, as `<layer>/<name>`.
+        table: String,
+        /// parquet or csv.
+        #[arg(long, default_value = "parquet")]
+        format: ExportFormat,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Time travel: the table as of this version.
+        #[arg(long)]
+        version: Option<i64>,
+    },
     /// Print a table's Delta history, newest commit first.
     History {
         /// The table, as `<layer>/<name>`.
@@ -331,6 +345,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             for node in runner.list(&run_options(&args), &types)? {
                 println!("{}", node.fqn.join("."));
             }
+            Ok(())
+        }
+        Command::Export {
+            table,
+            format,
+            out,
+            version,
+        } => {
+            let data = warehouse::export(Arc::new(warehouse()?), &table, version, format).await?;
+            if let Some(folder) = out.parent().filter(|f| !f.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder)
+                    .map_err(|err| Failure(format!("{}: {err}", folder.display())))?;
+            }
+            std::fs::write(&out, &data)
+                .map_err(|err| Failure(format!("{}: {err}", out.display())))?;
+            println!("{table}: {} bytes to {}", data.len(), out.display());
             Ok(())
         }
         Command::Pipeline => {

@@ -151,6 +151,21 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    // The page has one thread: sharing the IndexedDB handle through an Arc is sound.
+    #[allow(clippy::arc_with_non_send_sync)]
+    async fn the_sample_batches_reach_the_documented_gold_in_opfs() {
+        let storage = OpfsStorage::open(&unique("gold")).await.expect("open OPFS");
+        let checkpoint = IndexedDbCheckpointStore::open(&unique("gold"))
+            .await
+            .expect("open IndexedDB");
+        crate::models::scenario::sample_batches(
+            std::sync::Arc::new(storage),
+            std::sync::Arc::new(checkpoint),
+        )
+        .await;
+    }
+
+    #[wasm_bindgen_test]
     async fn delta_tables_live_in_opfs() {
         let storage = OpfsStorage::open(&unique("delta"))
             .await

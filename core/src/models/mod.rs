@@ -12,6 +12,7 @@
 //! - [`ModelRunner`]: `build`, `run`, `test`, `compile`, `ls` and `show`.
 
 mod artifacts;
+mod bundled;
 mod config;
 mod graph;
 mod jinja;
@@ -21,9 +22,12 @@ mod snapshot;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+pub(crate) mod scenario;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
+pub use bundled::{bundled_project, BUNDLED};
 pub use config::{IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
 pub use jinja::GOLD_SCHEMA;
 pub use project::{

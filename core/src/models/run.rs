@@ -556,6 +556,7 @@ impl ModelRunner {
             .ok_or_else(|| ModelError::UnknownModel(model.to_owned()))?;
         let (sql, _) = self.compile(node, false).await?;
         let session = self.session().await?;
+        self.define_views(&session, &[]).await;
         let failed = |err: datafusion::error::DataFusionError| ModelError::Sql {
             node: node.original_file_path.clone(),
             detail: err.to_string(),

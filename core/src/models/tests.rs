@@ -1250,3 +1250,16 @@ fn snapshot_configs_are_checked_when_read() {
             .contains("hard_deletes \"forget\"")
     );
 }
+
+#[test]
+fn the_sample_batches_reach_the_documented_gold_on_the_filesystem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage: Arc<dyn Storage> = Arc::new(
+        crate::storage::LocalFileSystem::new(dir.path().join("warehouse")).expect("store"),
+    );
+    let checkpoint: Arc<dyn crate::checkpoint::CheckpointStore> = Arc::new(
+        crate::checkpoint::FileCheckpointStore::open(dir.path().join("_checkpoint"))
+            .expect("checkpoint"),
+    );
+    runtime().block_on(super::scenario::sample_batches(storage, checkpoint));
+}
