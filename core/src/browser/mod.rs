@@ -184,5 +184,6 @@ mod tests {
     #[wasm_bindgen_test]
     async fn datafusion_runs_group_by_and_window_functions() {
         crate::engine::smoke::group_by_and_window_function().await;
+        crate::engine::smoke::union_all_in_one_task(&crate::engine::new_session()).await;
     }
 }
