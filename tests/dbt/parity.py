@@ -16,8 +16,10 @@ Where the two must differ, the rows are normalised, and only there:
   dbt_updated_at, and the valid_to it puts on the version before) differ by the
   seconds between the two runs, so any time after the check started reads RUN_TIME.
 
-Usage: python parity.py MEDALLION_BINARY WORKDIR (the repository is found from here).
-Exits 1 with the differences when a table differs.
+Usage: python parity.py MEDALLION_BINARY WORKDIR [DATA_DIR] (the repository is found
+from here; DATA_DIR holds batch_001/… folders, sample_data/ by default, for example a
+larger sample from `medallion gen --batches`). Prints both builds' wall times. Exits 1
+with the differences when a table differs.
 """
 
 import datetime
@@ -25,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -58,9 +61,16 @@ SURROGATES = {
 DROPPED = {"dbt_scd_id"}
 
 
-def run(*args, **kwargs):
+def run(*args, env=None):
+    """Runs a command quietly (its output shown if it fails); returns its wall time."""
     print("$", " ".join(str(a) for a in args), flush=True)
-    subprocess.run([str(a) for a in args], check=True, **kwargs)
+    started = time.perf_counter()
+    done = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(done.stdout, done.stderr, sep="\n")
+        sys.exit(f"{args[0]} {args[1]} failed with exit code {done.returncode}")
+    return seconds
 
 
 def text(expression, type_name, started):
@@ -128,6 +138,8 @@ def compare(con, started, batch):
 
 def main():
     medallion, work = Path(sys.argv[1]), Path(sys.argv[2])
+    data = Path(sys.argv[3]) if len(sys.argv) > 3 else REPO / "sample_data"
+    batches = sorted(folder for folder in data.iterdir() if folder.name.startswith("batch_"))
     if work.exists():
         shutil.rmtree(work)
     warehouse, exports = work / "warehouse", work / "export"
@@ -138,17 +150,17 @@ def main():
         "%Y-%m-%d %H:%M:%S+00"
     )
     failures = []
-    for batch in range(1, 5):
-        folder = REPO / "sample_data" / f"batch_{batch:03}"
+    timings = []
+    for batch, folder in enumerate(batches, start=1):
         common = ["--warehouse", warehouse, "--project", REPO / "models"]
-        run(medallion, "land", folder, *common, stdout=subprocess.DEVNULL)
-        run(medallion, "pipeline", *common, stdout=subprocess.DEVNULL)
+        run(medallion, "land", folder, *common)
+        run(medallion, "ingest", *common)
+        run(medallion, "silver", *common)
+        ours_seconds = run(medallion, "build", *common)
         for entity in ENTITIES:
-            run(medallion, "export", f"silver/{entity}", "--out", exports / "silver" / f"{entity}.parquet", *common,
-                stdout=subprocess.DEVNULL)
+            run(medallion, "export", f"silver/{entity}", "--out", exports / "silver" / f"{entity}.parquet", *common)
         for table in TABLES:
-            run(medallion, "export", f"gold/{table}", "--out", exports / "ours" / f"{table}.parquet", *common,
-                stdout=subprocess.DEVNULL)
+            run(medallion, "export", f"gold/{table}", "--out", exports / "ours" / f"{table}.parquet", *common)
         con = duckdb.connect(str(database))
         con.execute("set TimeZone = 'UTC'")
         con.execute("create schema if not exists silver")
@@ -156,8 +168,10 @@ def main():
             path = exports / "silver" / f"{entity}.parquet"
             con.execute(f"create or replace table silver.{entity} as select * from read_parquet('{path}')")
         con.close()
-        run(dbt, "build", "--project-dir", REPO / "models", "--profiles-dir", REPO / "tests" / "dbt",
-            "--target-path", work / "dbt-target", "--log-path", work / "dbt-logs", env=dbt_env)
+        dbt_seconds = run(dbt, "build", "--project-dir", REPO / "models", "--profiles-dir",
+                          REPO / "tests" / "dbt", "--target-path", work / "dbt-target", "--log-path",
+                          work / "dbt-logs", env=dbt_env)
+        timings.append((batch, ours_seconds, dbt_seconds))
         con = duckdb.connect(str(database))
         con.execute("set TimeZone = 'UTC'")
         con.execute("create schema if not exists ours")
@@ -166,6 +180,9 @@ def main():
             con.execute(f"create or replace table ours.{table} as select * from read_parquet('{path}')")
         failures += compare(con, started, batch)
         con.close()
+    print("\nbuild wall time, same models and data (seconds):")
+    for batch, ours, theirs in timings:
+        print(f"  batch {batch}: medallion build {ours:.2f}, dbt build {theirs:.2f}, ratio {ours / theirs:.2f}")
     if failures:
         print("\n".join(["", "Gold differs between medallion and dbt:"] + failures))
         sys.exit(1)

@@ -11,6 +11,6 @@ if ! "$venv/bin/python" -c 'import dbt.adapters.duckdb, duckdb' >/dev/null 2>&1;
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
     "dbt-core==1.10.*" "dbt-duckdb==1.10.*" "duckdb==2.0.*"
 fi
-medallion="${1:?usage: run.sh MEDALLION_BINARY [WORKDIR]}"
+medallion="${1:?usage: run.sh MEDALLION_BINARY [WORKDIR [DATA_DIR]]}"
 work="${2:-$(mktemp -d)}"
-"$venv/bin/python" "$root/tests/dbt/parity.py" "$medallion" "$work"
+"$venv/bin/python" "$root/tests/dbt/parity.py" "$medallion" "$work" "${@:3}"

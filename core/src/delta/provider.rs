@@ -220,11 +220,13 @@ fn condition(column: &str, op: Operator, literal: &ScalarValue) -> Option<Condit
     })
 }
 
-/// The files of one scan, read in order as one partition.
+/// The files of one scan, read in order as one partition, with only the scan's columns
+/// decoded.
 #[derive(Debug)]
 struct DeltaFilesStream {
     provider: DeltaTableProvider,
     files: Vec<Add>,
+    schema: SchemaRef,
 }
 
 // SAFETY: as for DeltaTableProvider.
@@ -235,19 +237,21 @@ unsafe impl Sync for DeltaFilesStream {}
 
 impl PartitionStream for DeltaFilesStream {
     fn schema(&self) -> &SchemaRef {
-        self.provider.snapshot.schema()
+        &self.schema
     }
 
     fn execute(&self, _context: Arc<TaskContext>) -> SendableRecordBatchStream {
         let table = self.provider.table.clone();
         let snapshot = self.provider.snapshot.clone();
         let files = self.files.clone();
+        let schema = self.schema.clone();
         let batches = futures::stream::iter(files).then(move |add| {
             let table = table.clone();
             let snapshot = snapshot.clone();
+            let schema = schema.clone();
             async move {
                 table
-                    .read_file(&snapshot, &add)
+                    .read_file_as(&snapshot, &add, &schema)
                     .await
                     .map_err(|err| DataFusionError::External(Box::new(err)))
             }
@@ -283,14 +287,20 @@ impl TableProvider for DeltaTableProvider {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
+        // Only the projected columns are decoded from the Parquet files.
+        let schema = match projection {
+            Some(indices) => Arc::new(self.snapshot.schema().project(indices)?),
+            None => self.snapshot.schema().clone(),
+        };
         let stream = DeltaFilesStream {
             provider: self.clone(),
             files: self.files_for(filters),
+            schema: schema.clone(),
         };
         let exec = StreamingTableExec::try_new(
-            self.snapshot.schema().clone(),
+            schema,
             vec![Arc::new(stream)],
-            projection,
+            None,
             Vec::new(),
             false,
             limit,

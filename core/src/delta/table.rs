@@ -462,7 +462,7 @@ impl DeltaTable {
 
     /// Reads one data file of `snapshot`, shaped to `schema` (the snapshot's or some
     /// of its columns).
-    async fn read_file_as(
+    pub(crate) async fn read_file_as(
         &self,
         snapshot: &Snapshot,
         add: &Add,
