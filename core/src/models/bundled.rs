@@ -3,7 +3,7 @@
 //! [`crate::silver::BUNDLED`]).
 
 /// The files of `models/` that dbt reads: path from the project root, text.
-pub const BUNDLED: [(&str, &str); 24] = [
+pub const BUNDLED: [(&str, &str); 26] = [
     (
         "dbt_project.yml",
         include_str!("../../../models/dbt_project.yml"),
@@ -11,6 +11,14 @@ pub const BUNDLED: [(&str, &str); 24] = [
     (
         "macros/generate_surrogate_key.sql",
         include_str!("../../../models/macros/generate_surrogate_key.sql"),
+    ),
+    (
+        "models/intermediate/_intermediate.yml",
+        include_str!("../../../models/models/intermediate/_intermediate.yml"),
+    ),
+    (
+        "models/intermediate/int_revenue_payments.sql",
+        include_str!("../../../models/models/intermediate/int_revenue_payments.sql"),
     ),
     (
         "models/marts/_marts.yml",
