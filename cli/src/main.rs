@@ -18,10 +18,11 @@ use medallion_core::bronze::{
 };
 use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
+use medallion_core::lakehouse::{Flow, Lakehouse, LakehouseError, Stage};
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::models::{
     read_project_files, Command as ModelCommand, Materialization, ModelRunner, NodeResult,
-    NodeStatus, Project, ResourceType, RunOptions, GOLD_SCHEMA,
+    NodeStatus, Project, ResourceType, RunOptions, RunResults, GOLD_SCHEMA,
 };
 use medallion_core::sample::{self, SampleFormat, SampleSpec};
 use medallion_core::silver::{self, Silver, SilverOptions, SilverReport};
@@ -364,28 +365,41 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Pipeline => {
-            let store = Arc::new(warehouse()?);
-            let checkpoint = Arc::new(FileCheckpointStore::open(
-                cli.warehouse.join(CHECKPOINT_DIR),
-            )?);
-            let reports = Bronze::new(store.clone(), checkpoint.clone())
-                .ingest_all(&BronzeOptions::default())
-                .await?;
-            reports.iter().for_each(print_batch);
-            let pipelines = silver_pipelines(&cli.project).await?;
-            let runner = Silver::new(store.clone(), checkpoint, pipelines)?;
-            runner
-                .run_all(&SilverOptions::default())
-                .await?
-                .iter()
-                .for_each(print_silver);
-            let args = ModelArgs {
-                select: Vec::new(),
-                exclude: Vec::new(),
-                full_refresh: false,
-                vars: None,
-            };
-            run_models(&cli.project, warehouse()?, ModelCommand::Build, &args).await
+            let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            let project = read_project_files(&LocalFileSystem::new(&cli.project)?, "").await?;
+            let lakehouse = Lakehouse::new(
+                Arc::new(warehouse()?),
+                Arc::new(checkpoint),
+                silver_pipelines(&cli.project).await?,
+                project,
+            );
+            let stages = [Stage::Bronze, Stage::Silver, Stage::Gold];
+            let report = lakehouse
+                .run(&stages, &mut |progress| {
+                    if progress.stage != Stage::Gold {
+                        eprintln!(
+                            "[{:?} {:>3}%] {}",
+                            progress.stage,
+                            progress.percent(),
+                            progress.step
+                        );
+                    }
+                    Flow::Continue
+                })
+                .await
+                .map_err(|err| match err {
+                    // Files are named by their path under the project folder.
+                    LakehouseError::Models(err) => {
+                        Failure(format!("{}/{err}", cli.project.display()))
+                    }
+                    other => Failure(other.to_string()),
+                })?;
+            report.bronze.iter().for_each(print_batch);
+            report.silver.iter().for_each(print_silver);
+            match &report.gold {
+                Some(gold) => print_run(gold, ModelCommand::Build),
+                None => Ok(()),
+            }
         }
         Command::History { table } => history(warehouse()?, &table).await,
     }
@@ -518,6 +532,11 @@ async fn run_models(
         parsed.sources.len()
     );
     let run = runner.run(command, &run_options(args)).await?;
+    print_run(&run, command)
+}
+
+/// Prints a node command's results as dbt's console does; fails if a node failed.
+fn print_run(run: &RunResults, command: ModelCommand) -> Result<(), Failure> {
     let total = run.results.len();
     for (index, result) in run.results.iter().enumerate() {
         println!(

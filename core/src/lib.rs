@@ -29,6 +29,8 @@
 //!   `source`, the DAG and dbt's selection syntax, view, table, ephemeral and
 //!   incremental materializations as Delta tables `gold/<model>`, data tests and dbt's
 //!   artifacts.
+//! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
+//!   cancellation, the board of every table), for the CLI and the playground.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
@@ -38,6 +40,7 @@ pub mod bronze;
 pub mod checkpoint;
 pub mod delta;
 pub mod engine;
+pub mod lakehouse;
 pub mod landing;
 pub mod models;
 pub mod sample;

@@ -380,14 +380,23 @@ pub struct HistoryEntry {
 
 /// The history of every commit file still in the log, newest first.
 pub(crate) async fn history(storage: &dyn Storage, root: &str) -> DeltaResult<Vec<HistoryEntry>> {
+    history_of(storage, root, usize::MAX).await
+}
+
+/// The newest `limit` commits of the log, newest first.
+pub(crate) async fn history_of(
+    storage: &dyn Storage,
+    root: &str,
+    limit: usize,
+) -> DeltaResult<Vec<HistoryEntry>> {
     let listing = LogListing::read(storage, root).await?;
     if listing.latest().is_none() {
         return Err(DeltaError::NotATable {
             table: root.to_owned(),
         });
     }
-    let mut entries = Vec::with_capacity(listing.commits.len());
-    for (&version, object) in listing.commits.iter().rev() {
+    let mut entries = Vec::with_capacity(listing.commits.len().min(limit));
+    for (&version, object) in listing.commits.iter().rev().take(limit) {
         let actions = read_commit(storage, root, version, &object.path).await?;
         let info = actions.into_iter().find_map(|action| match action {
             Action::CommitInfo(info) => Some(info),

@@ -14,7 +14,9 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::actions::{Action, Add, CommitInfo, Metadata, Protocol, Remove, Txn};
-use super::log::{commit_path, history, read_commit, HistoryEntry, LogListing, Snapshot};
+use super::log::{
+    commit_path, history, history_of, read_commit, HistoryEntry, LogListing, Snapshot,
+};
 use super::stats::{min_max, FileStats};
 use super::{checkpoint, parquet_io, schema, DeltaError, DeltaResult};
 use crate::storage::{now_ms, Storage, StorageError};
@@ -374,6 +376,14 @@ impl DeltaTable {
     /// Every commit still in the log, newest first (`DESCRIBE HISTORY`).
     pub async fn history(&self) -> DeltaResult<Vec<HistoryEntry>> {
         history(self.storage.as_ref(), &self.root).await
+    }
+
+    /// The newest commit, read alone.
+    pub async fn last_commit(&self) -> DeltaResult<Option<HistoryEntry>> {
+        Ok(history_of(self.storage.as_ref(), &self.root, 1)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// The store path of a data file named by an `add` or `remove`.

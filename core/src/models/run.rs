@@ -135,6 +135,8 @@ pub struct RunResults {
     pub elapsed_ms: i64,
     /// Lines the models passed to `log()`.
     pub logs: Vec<String>,
+    /// Whether the run was stopped before its last node.
+    pub cancelled: bool,
 }
 
 impl RunResults {
@@ -576,6 +578,19 @@ impl ModelRunner {
         command: Command,
         options: &RunOptions,
     ) -> Result<RunResults, ModelError> {
+        self.run_observed(command, options, &mut |_, _, _| true)
+            .await
+    }
+
+    /// Like [`run`](Self::run), telling `observer` each node's result with its position
+    /// and the number of nodes; when the observer answers false the run stops before
+    /// the next node (every node it ran is committed), and the results say so.
+    pub async fn run_observed(
+        &self,
+        command: Command,
+        options: &RunOptions,
+        observer: &mut dyn FnMut(&NodeResult, usize, usize) -> bool,
+    ) -> Result<RunResults, ModelError> {
         let started = now_ms();
         let types: &[ResourceType] = match command {
             Command::Build | Command::Compile => &[
@@ -599,7 +614,21 @@ impl ModelRunner {
         let mut compiled = BTreeMap::new();
         let mut blocked: BTreeSet<String> = BTreeSet::new();
         let mut sources_present: BTreeMap<String, bool> = BTreeMap::new();
+        let total = order
+            .iter()
+            .filter(|id| self.project.nodes[*id].materialized != Some(Materialization::Ephemeral))
+            .count();
+        let mut reported = 0;
+        let mut cancelled = false;
         for id in order {
+            // The previous node's result, before this node starts.
+            if let Some(last) = results.get(reported) {
+                reported += 1;
+                if !observer(last, reported, total) {
+                    cancelled = true;
+                    break;
+                }
+            }
             let node = &self.project.nodes[&id];
             if node.materialized == Some(Materialization::Ephemeral) {
                 if let Ok((sql, _)) = self.compile(node, options.full_refresh).await {
@@ -706,11 +735,15 @@ impl ModelRunner {
             }
             results.push(result);
         }
+        if let (Some(last), false) = (results.get(reported), cancelled) {
+            observer(last, reported + 1, total);
+        }
         let run = RunResults {
             command,
             results,
             elapsed_ms: now_ms() - started,
             logs,
+            cancelled,
         };
         artifacts::write(
             self.storage.as_ref(),

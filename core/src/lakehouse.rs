@@ -1,0 +1,436 @@
+//! The whole pipeline behind one API: Bronze, Silver and Gold over one store, with
+//! progress, cancellation between steps, and the board of every table. The CLI's
+//! `pipeline` and the playground's "Run all" both run through it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
+use crate::checkpoint::CheckpointStore;
+use crate::delta::{DeltaError, DeltaTable};
+use crate::models::{Command, ModelError, ModelRunner, Project, RunOptions, RunResults};
+use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
+use crate::storage::{Storage, StorageError};
+use crate::warehouse;
+
+/// A layer of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Landing files into `bronze/<entity>`.
+    Bronze,
+    /// Bronze into `silver/<entity>`.
+    Silver,
+    /// The models, snapshots and tests into `gold/`.
+    Gold,
+}
+
+/// Where a run is: the stage, the step just finished (an entity or a node) and how far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// The stage.
+    pub stage: Stage,
+    /// The step just finished.
+    pub step: String,
+    /// Steps of the stage finished.
+    pub done: usize,
+    /// Steps in the stage.
+    pub total: usize,
+}
+
+impl Progress {
+    /// The stage's progress in percent.
+    pub fn percent(&self) -> u8 {
+        (self.done * 100)
+            .checked_div(self.total)
+            .map_or(100, |percent| percent.min(100) as u8)
+    }
+}
+
+/// What a progress observer wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// Stop before the next step; everything finished so far stays committed.
+    Cancel,
+}
+
+/// What a run did, stage by stage.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// Bronze batches written.
+    pub bronze: Vec<BatchReport>,
+    /// Silver runs.
+    pub silver: Vec<SilverReport>,
+    /// The Gold build, if it ran.
+    pub gold: Option<RunResults>,
+    /// Whether the run was cancelled.
+    pub cancelled: bool,
+}
+
+/// Why a run or the board failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LakehouseError {
+    /// Ingest failed.
+    #[error(transparent)]
+    Bronze(#[from] BronzeError),
+    /// Silver failed.
+    #[error(transparent)]
+    Silver(#[from] SilverError),
+    /// The dbt project could not be read or run.
+    #[error(transparent)]
+    Models(#[from] ModelError),
+    /// A Delta table could not be read.
+    #[error(transparent)]
+    Delta(#[from] DeltaError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// One table on the board: its size, version and what its last commit did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableCard {
+    /// `<layer>/<name>`.
+    pub table: String,
+    /// Rows now.
+    pub rows: Option<i64>,
+    /// The Delta version.
+    pub version: i64,
+    /// The last commit's operation (`WRITE`, `MERGE`, `CREATE TABLE`, …).
+    pub operation: String,
+    /// When it was committed, in ms since the epoch.
+    pub committed_ms: i64,
+    /// Rows the last commit added.
+    pub inserted: u64,
+    /// Rows it replaced.
+    pub updated: u64,
+    /// Rows it removed.
+    pub deleted: u64,
+}
+
+fn metric(metrics: &BTreeMap<String, Value>, key: &str) -> u64 {
+    metrics
+        .get(key)
+        .and_then(|value| {
+            value
+                .as_str()
+                .map_or_else(|| value.as_u64(), |text| text.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A warehouse: one store, its checkpoint store, the Silver pipelines and the dbt
+/// project.
+#[derive(Debug)]
+pub struct Lakehouse {
+    storage: Arc<dyn Storage>,
+    checkpoint: Arc<dyn CheckpointStore>,
+    pipelines: Vec<Pipeline>,
+    project: Vec<(String, String)>,
+    vars: BTreeMap<String, Value>,
+}
+
+impl Lakehouse {
+    /// A lakehouse over `storage` and `checkpoint`, with these Silver pipelines and
+    /// dbt project files (path from the project root, text).
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        checkpoint: Arc<dyn CheckpointStore>,
+        pipelines: Vec<Pipeline>,
+        project: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            storage,
+            checkpoint,
+            pipelines,
+            project,
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// The same lakehouse with these dbt variables.
+    pub fn with_vars(mut self, vars: BTreeMap<String, Value>) -> Self {
+        self.vars = vars;
+        self
+    }
+
+    /// Runs `stages` in pipeline order, telling `observer` after every step; a
+    /// [`Flow::Cancel`] stops the run before the next step.
+    pub async fn run(
+        &self,
+        stages: &[Stage],
+        observer: &mut dyn FnMut(&Progress) -> Flow,
+    ) -> Result<RunReport, LakehouseError> {
+        let mut report = RunReport::default();
+        if stages.contains(&Stage::Bronze) {
+            let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
+            let entities = bronze.entities().await?;
+            for (index, entity) in entities.iter().enumerate() {
+                report
+                    .bronze
+                    .extend(bronze.ingest(entity, &BronzeOptions::default()).await?);
+                let progress = Progress {
+                    stage: Stage::Bronze,
+                    step: crate::bronze::table_path(entity),
+                    done: index + 1,
+                    total: entities.len(),
+                };
+                if observer(&progress) == Flow::Cancel {
+                    report.cancelled = true;
+                    return Ok(report);
+                }
+            }
+        }
+        if stages.contains(&Stage::Silver) {
+            let silver = Silver::new(
+                self.storage.clone(),
+                self.checkpoint.clone(),
+                self.pipelines.clone(),
+            )?;
+            let entities: Vec<String> = silver
+                .pipelines()
+                .iter()
+                .map(|pipeline| pipeline.entity.clone())
+                .collect();
+            for (index, entity) in entities.iter().enumerate() {
+                report
+                    .silver
+                    .push(silver.run(entity, &SilverOptions::default()).await?);
+                let progress = Progress {
+                    stage: Stage::Silver,
+                    step: crate::silver::table_path(entity),
+                    done: index + 1,
+                    total: entities.len(),
+                };
+                if observer(&progress) == Flow::Cancel {
+                    report.cancelled = true;
+                    return Ok(report);
+                }
+            }
+        }
+        if stages.contains(&Stage::Gold) {
+            let project = Project::parse(&self.project, &self.vars)?;
+            let runner = ModelRunner::new(self.storage.clone(), project);
+            let gold = runner
+                .run_observed(
+                    Command::Build,
+                    &RunOptions::default(),
+                    &mut |result, done, total| {
+                        let progress = Progress {
+                            stage: Stage::Gold,
+                            step: result.name.clone(),
+                            done,
+                            total,
+                        };
+                        observer(&progress) == Flow::Continue
+                    },
+                )
+                .await?;
+            report.cancelled = gold.cancelled;
+            report.gold = Some(gold);
+        }
+        Ok(report)
+    }
+
+    /// Every table of the store, layer by layer, with what its last commit did.
+    pub async fn board(&self) -> Result<Vec<TableCard>, LakehouseError> {
+        let mut cards = Vec::new();
+        for table in warehouse::list_tables(self.storage.as_ref()).await? {
+            let delta = DeltaTable::new(self.storage.clone(), table.clone());
+            let snapshot = delta.snapshot().await?;
+            let Some(last) = delta.last_commit().await? else {
+                continue;
+            };
+            let metrics = &last.operation_metrics;
+            let overwrite = last
+                .operation_parameters
+                .get("mode")
+                .and_then(Value::as_str)
+                == Some("Overwrite");
+            let (inserted, updated, deleted) = match last.operation.as_str() {
+                "MERGE" => (
+                    metric(metrics, "numTargetRowsInserted"),
+                    metric(metrics, "numTargetRowsUpdated"),
+                    metric(metrics, "numTargetRowsDeleted"),
+                ),
+                "DELETE" => (0, 0, metric(metrics, "numDeletedRows")),
+                "WRITE" if overwrite => {
+                    // An overwrite replaces every row the version before held.
+                    let before = match snapshot.version() {
+                        0 => 0,
+                        version => delta
+                            .snapshot_at(version - 1)
+                            .await?
+                            .num_records()
+                            .unwrap_or(0) as u64,
+                    };
+                    (metric(metrics, "numOutputRows"), 0, before)
+                }
+                _ => (metric(metrics, "numOutputRows"), 0, 0),
+            };
+            cards.push(TableCard {
+                table,
+                rows: snapshot.num_records(),
+                version: snapshot.version(),
+                operation: last.operation,
+                committed_ms: last.timestamp_ms,
+                inserted,
+                updated,
+                deleted,
+            });
+        }
+        Ok(cards)
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::checkpoint::MemoryCheckpointStore;
+    use crate::models::bundled_project;
+    use crate::sample::{bundled_spec, generate};
+    use crate::silver::bundled_pipelines;
+    use crate::storage::MemoryStorage;
+
+    fn lakehouse() -> (Arc<dyn Storage>, Lakehouse) {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let lakehouse = Lakehouse::new(
+            storage.clone(),
+            Arc::new(MemoryCheckpointStore::new()),
+            bundled_pipelines(),
+            bundled_project(),
+        );
+        (storage, lakehouse)
+    }
+
+    async fn land(storage: &Arc<dyn Storage>, batch: usize) {
+        let sample = generate(&bundled_spec()).expect("generate");
+        let folder = format!("batch_{batch:03}/");
+        for file in sample.files.iter().filter(|f| f.path.starts_with(&folder)) {
+            crate::landing::land_file(storage.as_ref(), &file.path, None, file.data.clone())
+                .await
+                .expect("land");
+        }
+    }
+
+    fn card<'a>(cards: &'a [TableCard], table: &str) -> &'a TableCard {
+        cards
+            .iter()
+            .find(|card| card.table == table)
+            .unwrap_or_else(|| panic!("{table} on the board"))
+    }
+
+    #[test]
+    fn run_all_reports_progress_and_the_board_shows_each_tables_last_change() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                let all = [Stage::Bronze, Stage::Silver, Stage::Gold];
+                for batch in 1..=2 {
+                    land(&storage, batch).await;
+                    let mut seen = Vec::new();
+                    let report = lakehouse
+                        .run(&all, &mut |progress| {
+                            seen.push(progress.clone());
+                            Flow::Continue
+                        })
+                        .await
+                        .expect("run all");
+                    assert!(!report.cancelled);
+                    assert!(report.gold.as_ref().expect("gold ran").success());
+                    let stages: Vec<Stage> = seen.iter().map(|p| p.stage).collect();
+                    assert_eq!(stages.first(), Some(&Stage::Bronze));
+                    assert_eq!(stages.last(), Some(&Stage::Gold));
+                    assert!(stages.windows(2).all(|pair| pair[0] as u8 <= pair[1] as u8));
+                    let last = seen.last().expect("progress");
+                    assert_eq!(
+                        (last.done, last.total, last.percent()),
+                        (last.total, last.total, 100)
+                    );
+                }
+                let cards = lakehouse.board().await.expect("board");
+                let trips = card(&cards, "silver/trips");
+                assert_eq!(
+                    (
+                        trips.rows,
+                        trips.operation.as_str(),
+                        trips.inserted,
+                        trips.updated
+                    ),
+                    (Some(2663), "MERGE", 664, 1)
+                );
+                let customers = card(&cards, "gold/customers_snapshot");
+                assert_eq!(
+                    (customers.rows, customers.inserted, customers.updated),
+                    (Some(516), 16, 16)
+                );
+                let dim = card(&cards, "gold/dim_customer");
+                assert_eq!(
+                    (dim.operation.as_str(), dim.inserted, dim.deleted),
+                    ("WRITE", 516, 500)
+                );
+                assert_eq!(card(&cards, "bronze/trips").inserted, 674);
+            });
+    }
+
+    #[test]
+    fn a_cancelled_run_stops_between_steps_and_leaves_the_rest_untouched() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                land(&storage, 1).await;
+                let all = [Stage::Bronze, Stage::Silver, Stage::Gold];
+                let report = lakehouse
+                    .run(&all, &mut |progress| {
+                        if progress.stage == Stage::Silver && progress.done == 2 {
+                            Flow::Cancel
+                        } else {
+                            Flow::Continue
+                        }
+                    })
+                    .await
+                    .expect("run");
+                assert!(report.cancelled);
+                assert_eq!(report.silver.len(), 2);
+                assert!(report.gold.is_none());
+                let tables = warehouse::list_tables(storage.as_ref())
+                    .await
+                    .expect("tables");
+                assert!(!tables.iter().any(|t| t.starts_with("gold/")), "{tables:?}");
+                // Running again finishes the work, as if nothing had stopped it.
+                let report = lakehouse
+                    .run(&all, &mut |_| Flow::Continue)
+                    .await
+                    .expect("run again");
+                assert!(report.gold.expect("gold").success());
+                let cards = lakehouse.board().await.expect("board");
+                assert_eq!(card(&cards, "gold/fact_trips").rows, Some(1999));
+
+                // Cancelling inside Gold stops between nodes.
+                let (storage, lakehouse) = self::lakehouse();
+                land(&storage, 1).await;
+                let mut nodes = 0;
+                let report = lakehouse
+                    .run(&all, &mut |progress| {
+                        if progress.stage == Stage::Gold {
+                            nodes += 1;
+                            if nodes == 3 {
+                                return Flow::Cancel;
+                            }
+                        }
+                        Flow::Continue
+                    })
+                    .await
+                    .expect("run");
+                assert!(report.cancelled);
+                assert_eq!(report.gold.expect("gold").results.len(), 3);
+            });
+    }
+}
