@@ -5,7 +5,10 @@
 
 #![cfg(target_arch = "wasm32")]
 
+mod playground;
+pub mod protocol;
 mod status;
+pub mod worker;
 
 use leptos::prelude::*;
 
@@ -27,6 +30,7 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <main>
+            <playground::Playground />
             <section class="panel" aria-labelledby="environment-heading">
                 <h2 id="environment-heading">"Environment"</h2>
                 <Suspense fallback=|| view! { <p role="status">"Checking browser storage…"</p> }>

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
@@ -17,7 +17,7 @@ use crate::storage::{Storage, StorageError};
 use crate::warehouse;
 
 /// A layer of the pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Landing files into `bronze/<entity>`.
@@ -29,7 +29,7 @@ pub enum Stage {
 }
 
 /// Where a run is: the stage, the step just finished (an entity or a node) and how far.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     /// The stage.
     pub stage: Stage,
@@ -93,7 +93,7 @@ pub enum LakehouseError {
 }
 
 /// One table on the board: its size, version and what its last commit did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCard {
     /// `<layer>/<name>`.
     pub table: String,

@@ -1,0 +1,210 @@
+//! The playground's controls and board: the page side of the worker protocol.
+
+use leptos::prelude::*;
+use medallion_core::lakehouse::{Stage, TableCard};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
+
+use crate::protocol::{Reply, Request, RunSummary};
+
+/// The worker's script, next to the page (trunk's loader shim).
+const WORKER_SCRIPT: &str = "./medallion-worker_loader.js";
+
+fn post(worker: &StoredValue<Option<Worker>, LocalStorage>, request: &Request) {
+    worker.with_value(|worker| {
+        if let Some(worker) = worker {
+            let _ = worker.post_message(&JsValue::from_str(&request.to_json()));
+        }
+    });
+}
+
+/// Landing, run controls, progress and the medallion board.
+#[component]
+pub fn Playground() -> impl IntoView {
+    let (cards, set_cards) = signal(Vec::<TableCard>::new());
+    let (status, set_status) = signal(String::from("Starting the pipeline worker…"));
+    let (error, set_error) = signal(None::<String>);
+    let (percent, set_percent) = signal(0u8);
+    let (running, set_running) = signal(false);
+    let (ready, set_ready) = signal(false);
+    let (summary, set_summary) = signal(None::<RunSummary>);
+    let worker = StoredValue::new_local(None::<Worker>);
+
+    match Worker::new(WORKER_SCRIPT) {
+        Ok(started) => {
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let text = event.data().as_string().unwrap_or_default();
+                let Ok(reply) = serde_json::from_str::<Reply>(&text) else {
+                    set_error.set(Some(format!("unreadable reply from the worker: {text}")));
+                    return;
+                };
+                match reply {
+                    Reply::Ready => {
+                        set_ready.set(true);
+                        set_status.set("Ready.".to_owned());
+                        post(&worker, &Request::Board);
+                    }
+                    Reply::Progress { progress } => {
+                        set_percent.set(progress.percent());
+                        set_status.set(format!(
+                            "{:?}: {} ({} of {})",
+                            progress.stage, progress.step, progress.done, progress.total
+                        ));
+                    }
+                    Reply::Landed { files } => {
+                        set_status.set(format!("Landed {} files.", files.len()));
+                        post(&worker, &Request::Board);
+                    }
+                    Reply::RunDone { summary } => {
+                        set_running.set(false);
+                        set_percent.set(100);
+                        set_status.set(if summary.cancelled {
+                            "Run cancelled.".to_owned()
+                        } else {
+                            "Run finished.".to_owned()
+                        });
+                        set_summary.set(Some(summary));
+                        post(&worker, &Request::Board);
+                    }
+                    Reply::Board { cards } => set_cards.set(cards),
+                    Reply::Error { message } => {
+                        set_running.set(false);
+                        set_error.set(Some(message));
+                    }
+                }
+            });
+            started.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+            worker.set_value(Some(started));
+        }
+        Err(err) => set_error.set(Some(format!("the pipeline worker cannot start: {err:?}"))),
+    }
+
+    let load = move |batch: usize| {
+        set_error.set(None);
+        set_status.set(format!("Landing sample batch {batch}…"));
+        post(&worker, &Request::LoadSample { batch });
+    };
+    let run_all = move |_| {
+        set_error.set(None);
+        set_running.set(true);
+        set_percent.set(0);
+        post(
+            &worker,
+            &Request::Run {
+                stages: vec![Stage::Bronze, Stage::Silver, Stage::Gold],
+            },
+        );
+    };
+    let cancel = move |_| post(&worker, &Request::Cancel);
+    let reset = move |_| {
+        let confirmed = web_sys::window()
+            .and_then(|window| {
+                window
+                    .confirm_with_message("Delete every table, file and checkpoint?")
+                    .ok()
+            })
+            .unwrap_or(false);
+        if confirmed {
+            set_summary.set(None);
+            post(&worker, &Request::Reset);
+        }
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="landing-heading">
+            <h2 id="landing-heading">"Landing"</h2>
+            <div class="buttons">
+                {(1..=4)
+                    .map(|batch| {
+                        view! {
+                            <button on:click=move |_| load(batch) disabled=move || !ready.get()>
+                                {format!("Load sample batch {batch}")}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </section>
+        <section class="panel" aria-labelledby="run-heading">
+            <h2 id="run-heading">"Run"</h2>
+            <div class="buttons">
+                <button on:click=run_all disabled=move || running.get() || !ready.get()>
+                    "Run all"
+                </button>
+                <button on:click=cancel disabled=move || !running.get()>"Cancel"</button>
+                <button on:click=reset disabled=move || running.get() || !ready.get()>
+                    "Reset"
+                </button>
+            </div>
+            <progress max="100" value=move || percent.get().to_string() aria-label="Run progress"></progress>
+            <p role="status" data-testid="run-status">{move || status.get()}</p>
+            {move || {
+                summary
+                    .get()
+                    .map(|s| {
+                        view! {
+                            <p data-testid="run-summary">
+                                {format!(
+                                    "{} files, {} rows ({} malformed); {} rows quarantined; tests: {} passed, {} warned, {} failed",
+                                    s.files,
+                                    s.rows,
+                                    s.malformed,
+                                    s.quarantined,
+                                    s.tests_passed,
+                                    s.tests_warned,
+                                    s.failed,
+                                )}
+                            </p>
+                        }
+                    })
+            }}
+            {move || error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
+        </section>
+        <section class="panel" aria-labelledby="board-heading">
+            <h2 id="board-heading">"Medallion board"</h2>
+            <div class="board">
+                {["bronze", "silver", "gold"]
+                    .into_iter()
+                    .map(|layer| {
+                        view! {
+                            <div class="layer">
+                                <h3>{layer}</h3>
+                                <ul>
+                                    {move || {
+                                        cards
+                                            .get()
+                                            .into_iter()
+                                            .filter(|card| card.table.starts_with(&format!("{layer}/")))
+                                            .map(|card| view! { <Card card /> })
+                                            .collect_view()
+                                    }}
+                                </ul>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Card(card: TableCard) -> impl IntoView {
+    let name = card
+        .table
+        .split_once('/')
+        .map_or(card.table.clone(), |(_, name)| name.to_owned());
+    let rows = card.rows.map_or("?".to_owned(), |rows| rows.to_string());
+    view! {
+        <li class="card" data-testid=format!("card-{}", card.table)>
+            <span class="card-name">{name}</span>
+            <span class="card-rows">{format!("{rows} rows")}</span>
+            <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>
+            <span class="card-change">
+                {format!("+{} ~{} −{}", card.inserted, card.updated, card.deleted)}
+            </span>
+        </li>
+    }
+}

@@ -1,0 +1,73 @@
+//! The typed messages between the page and the pipeline's Web Worker, sent as JSON.
+
+use medallion_core::lakehouse::{Progress, Stage, TableCard};
+use serde::{Deserialize, Serialize};
+
+/// What the page asks the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Land the bundled sample's batch `batch` (1 to 4).
+    LoadSample { batch: usize },
+    /// Run these stages.
+    Run { stages: Vec<Stage> },
+    /// Stop the running run before its next step.
+    Cancel,
+    /// Send the board.
+    Board,
+    /// Delete every table, landing file and checkpoint entry.
+    Reset,
+}
+
+/// What the worker tells the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    /// The worker has opened the stores and takes requests.
+    Ready,
+    /// A step of a run finished.
+    Progress { progress: Progress },
+    /// Files landed.
+    Landed { files: Vec<String> },
+    /// A run ended.
+    RunDone { summary: RunSummary },
+    /// Every table with its last change.
+    Board { cards: Vec<TableCard> },
+    /// Something failed; the worker keeps working.
+    Error { message: String },
+}
+
+/// A run's report, in a few numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Files ingested into Bronze.
+    pub files: usize,
+    /// Rows ingested.
+    pub rows: usize,
+    /// Malformed rows kept in Bronze.
+    pub malformed: usize,
+    /// Rows Silver quarantined.
+    pub quarantined: u64,
+    /// Tests that passed.
+    pub tests_passed: usize,
+    /// Tests that warned.
+    pub tests_warned: usize,
+    /// Tests and models that failed.
+    pub failed: usize,
+    /// Whether the run was cancelled.
+    pub cancelled: bool,
+}
+
+impl Request {
+    /// The message as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Reply {
+    /// The message as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,203 @@
+//! The pipeline's Web Worker: it owns the OPFS store and the IndexedDB checkpoint
+//! store, runs core's [`Lakehouse`] and answers the page's [`Request`]s with
+//! [`Reply`]s. Runs are handled one at a time; a cancel is handled at once.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures::channel::mpsc;
+use futures::StreamExt;
+use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
+use medallion_core::checkpoint::{CheckpointStore, WriteBatch};
+use medallion_core::lakehouse::{Flow, Lakehouse};
+use medallion_core::models::{bundled_project, NodeStatus};
+use medallion_core::sample::{bundled_spec, generate};
+use medallion_core::silver::bundled_pipelines;
+use medallion_core::storage::Storage;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::protocol::{Reply, Request, RunSummary};
+use crate::WAREHOUSE_NAME;
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn send(reply: &Reply) {
+    let _ = scope().post_message(&JsValue::from_str(&reply.to_json()));
+}
+
+/// The stores and the lakehouse over them.
+struct State {
+    storage: Arc<dyn Storage>,
+    checkpoint: Arc<dyn CheckpointStore>,
+    lakehouse: Lakehouse,
+}
+
+async fn open() -> Result<State, String> {
+    let storage: Arc<dyn Storage> = Arc::new(
+        OpfsStorage::open(WAREHOUSE_NAME)
+            .await
+            .map_err(|err| err.to_string())?,
+    );
+    // One thread: sharing the IndexedDB handle through an Arc is sound.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let checkpoint: Arc<dyn CheckpointStore> = Arc::new(
+        IndexedDbCheckpointStore::open(WAREHOUSE_NAME)
+            .await
+            .map_err(|err| err.to_string())?,
+    );
+    let lakehouse = Lakehouse::new(
+        storage.clone(),
+        checkpoint.clone(),
+        bundled_pipelines(),
+        bundled_project(),
+    );
+    Ok(State {
+        storage,
+        checkpoint,
+        lakehouse,
+    })
+}
+
+async fn handle(state: &State, request: Request, cancel: &Cell<bool>) -> Result<Reply, String> {
+    match request {
+        Request::LoadSample { batch } => {
+            let sample = generate(&bundled_spec()).map_err(|err| err.to_string())?;
+            let folder = format!("batch_{batch:03}/");
+            let mut files = Vec::new();
+            for file in sample.files.iter().filter(|f| f.path.starts_with(&folder)) {
+                medallion_core::landing::land_file(
+                    state.storage.as_ref(),
+                    &file.path,
+                    None,
+                    file.data.clone(),
+                )
+                .await
+                .map_err(|err| err.to_string())?;
+                files.push(file.path.clone());
+            }
+            Ok(Reply::Landed { files })
+        }
+        Request::Run { stages } => {
+            cancel.set(false);
+            let report = state
+                .lakehouse
+                .run(&stages, &mut |progress| {
+                    send(&Reply::Progress {
+                        progress: progress.clone(),
+                    });
+                    if cancel.get() {
+                        Flow::Cancel
+                    } else {
+                        Flow::Continue
+                    }
+                })
+                .await
+                .map_err(|err| err.to_string())?;
+            let gold = report.gold.as_ref();
+            let count = |status: NodeStatus| gold.map_or(0, |run| run.count(status));
+            let summary = RunSummary {
+                files: report.bronze.iter().map(|b| b.files.len()).sum(),
+                rows: report.bronze.iter().map(|b| b.rows()).sum(),
+                malformed: report
+                    .bronze
+                    .iter()
+                    .flat_map(|b| &b.files)
+                    .map(|f| f.malformed)
+                    .sum(),
+                quarantined: report.silver.iter().map(|s| s.quarantined).sum(),
+                tests_passed: count(NodeStatus::Pass),
+                tests_warned: count(NodeStatus::Warn),
+                failed: count(NodeStatus::Fail) + count(NodeStatus::Error),
+                cancelled: report.cancelled,
+            };
+            Ok(Reply::RunDone { summary })
+        }
+        Request::Board => Ok(Reply::Board {
+            cards: state
+                .lakehouse
+                .board()
+                .await
+                .map_err(|err| err.to_string())?,
+        }),
+        Request::Reset => {
+            let objects = state
+                .storage
+                .list("")
+                .await
+                .map_err(|err| err.to_string())?;
+            for object in objects {
+                state
+                    .storage
+                    .delete(&object.path)
+                    .await
+                    .map_err(|err| err.to_string())?;
+            }
+            let entries = state
+                .checkpoint
+                .scan("")
+                .await
+                .map_err(|err| err.to_string())?;
+            let mut batch = WriteBatch::new();
+            for (key, _) in entries {
+                batch = batch.delete(key);
+            }
+            if !batch.is_empty() {
+                state
+                    .checkpoint
+                    .write(batch)
+                    .await
+                    .map_err(|err| err.to_string())?;
+            }
+            Ok(Reply::Board { cards: Vec::new() })
+        }
+        Request::Cancel => Ok(Reply::Error {
+            message: "nothing is running".to_owned(),
+        }),
+    }
+}
+
+/// Starts answering the page's messages.
+pub fn start() {
+    let cancel = Rc::new(Cell::new(false));
+    let (queue, mut requests) = mpsc::unbounded::<Request>();
+    let on_message = {
+        let cancel = cancel.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let text = event.data().as_string().unwrap_or_default();
+            match serde_json::from_str::<Request>(&text) {
+                Ok(Request::Cancel) => cancel.set(true),
+                Ok(request) => {
+                    let _ = queue.unbounded_send(request);
+                }
+                Err(err) => send(&Reply::Error {
+                    message: format!("unreadable request {text:?}: {err}"),
+                }),
+            }
+        })
+    };
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    wasm_bindgen_futures::spawn_local(async move {
+        let state = match open().await {
+            Ok(state) => state,
+            Err(message) => {
+                send(&Reply::Error {
+                    message: format!("the browser's storage cannot be opened: {message}"),
+                });
+                return;
+            }
+        };
+        send(&Reply::Ready);
+        while let Some(request) = requests.next().await {
+            let reply = handle(&state, request, &cancel)
+                .await
+                .unwrap_or_else(|message| Reply::Error { message });
+            send(&reply);
+        }
+    });
+}

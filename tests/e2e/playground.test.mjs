@@ -1,0 +1,64 @@
+// The playground's first walk: land a sample batch, run the pipeline in the worker,
+// read the board. Headless Chromium against the built app.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveDist, launchChromium, screenshot } from './support.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const card = (page, table) => page.getByTestId(`card-${table}`);
+
+test('a sample batch runs through Bronze, Silver and Gold in the worker', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  const requests = [];
+  page.on('request', (request) => requests.push(request.url()));
+
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Load sample batch 1' }).click();
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Run all' }).click();
+  // The page answers while the worker runs.
+  await page.getByRole('button', { name: 'Cancel' }).waitFor({ state: 'visible' });
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
+  await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
+
+  assert.match(await card(page, 'bronze/trips').innerText(), /1999 rows/);
+  assert.match(await card(page, 'silver/trips').innerText(), /1999 rows/);
+  assert.match(await card(page, 'gold/fact_trips').innerText(), /1999 rows/);
+  assert.match(await card(page, 'gold/dim_customer').innerText(), /500 rows/);
+  assert.match(
+    await page.getByTestId('run-summary').innerText(),
+    /tests: \d+ passed, 0 warned, 0 failed/,
+  );
+  await screenshot(page, 'playground-batch-1');
+
+  // A reload shows the same state: it lives in OPFS and IndexedDB.
+  await page.reload();
+  await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'gold/fact_trips').innerText(), /1999 rows/);
+
+  // Reset, after a confirmation.
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await card(page, 'gold/fact_trips').waitFor({ state: 'detached', timeout: 60_000 });
+
+  assert.deepEqual(errors, []);
+  const foreign = requests.filter((url) => !url.startsWith(server.origin + '/'));
+  assert.deepEqual(foreign, [], 'the app requests nothing beyond its own origin');
+  await context.close();
+});
