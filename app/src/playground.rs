@@ -86,16 +86,20 @@ pub fn Playground() -> impl IntoView {
         set_status.set(format!("Landing sample batch {batch}…"));
         post(&worker, &Request::LoadSample { batch });
     };
-    let run_all = move |_| {
+    let run = move |stages: Vec<Stage>| {
         set_error.set(None);
         set_running.set(true);
         set_percent.set(0);
-        post(
-            &worker,
-            &Request::Run {
-                stages: vec![Stage::Bronze, Stage::Silver, Stage::Gold],
-            },
-        );
+        post(&worker, &Request::Run { stages });
+    };
+    let (trips, set_trips) = signal(String::from("10000"));
+    let generate = move |_| match trips.get().trim().parse::<usize>() {
+        Ok(count) if count > 0 => {
+            set_error.set(None);
+            set_status.set(format!("Generating {count} trips…"));
+            post(&worker, &Request::Generate { trips: count });
+        }
+        _ => set_error.set(Some(format!("{:?} is not a number of trips", trips.get()))),
     };
     let cancel = move |_| post(&worker, &Request::Cancel);
     let reset = move |_| {
@@ -126,12 +130,45 @@ pub fn Playground() -> impl IntoView {
                     })
                     .collect_view()}
             </div>
+            <div class="buttons">
+                <label>
+                    "Trips "
+                    <input
+                        type="text"
+                        inputmode="numeric"
+                        prop:value=move || trips.get()
+                        on:input=move |event| set_trips.set(event_target_value(&event))
+                    />
+                </label>
+                <button on:click=generate disabled=move || !ready.get()>"Generate trips"</button>
+            </div>
         </section>
         <section class="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">"Run"</h2>
             <div class="buttons">
-                <button on:click=run_all disabled=move || running.get() || !ready.get()>
+                <button
+                    on:click=move |_| run(vec![Stage::Bronze, Stage::Silver, Stage::Gold])
+                    disabled=move || running.get() || !ready.get()
+                >
                     "Run all"
+                </button>
+                <button
+                    on:click=move |_| run(vec![Stage::Bronze])
+                    disabled=move || running.get() || !ready.get()
+                >
+                    "Ingest (Bronze)"
+                </button>
+                <button
+                    on:click=move |_| run(vec![Stage::Silver])
+                    disabled=move || running.get() || !ready.get()
+                >
+                    "Silver"
+                </button>
+                <button
+                    on:click=move |_| run(vec![Stage::Gold])
+                    disabled=move || running.get() || !ready.get()
+                >
+                    "Gold (build)"
                 </button>
                 <button on:click=cancel disabled=move || !running.get()>"Cancel"</button>
                 <button on:click=reset disabled=move || running.get() || !ready.get()>

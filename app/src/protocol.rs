@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub enum Request {
     /// Land the bundled sample's batch `batch` (1 to 4).
     LoadSample { batch: usize },
+    /// Generate `trips` trips (and their customers, drivers, …) and land them.
+    Generate { trips: usize },
     /// Run these stages.
     Run { stages: Vec<Stage> },
     /// Stop the running run before its next step.

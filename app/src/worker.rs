@@ -12,7 +12,7 @@ use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
 use medallion_core::checkpoint::{CheckpointStore, WriteBatch};
 use medallion_core::lakehouse::{Flow, Lakehouse};
 use medallion_core::models::{bundled_project, NodeStatus};
-use medallion_core::sample::{bundled_spec, generate};
+use medallion_core::sample::{bundled_spec, generate, SampleFormat, SampleSpec};
 use medallion_core::silver::bundled_pipelines;
 use medallion_core::storage::Storage;
 use wasm_bindgen::prelude::*;
@@ -79,6 +79,30 @@ async fn handle(state: &State, request: Request, cancel: &Cell<bool>) -> Result<
                 .await
                 .map_err(|err| err.to_string())?;
                 files.push(file.path.clone());
+            }
+            Ok(Reply::Landed { files })
+        }
+        Request::Generate { trips } => {
+            let spec = SampleSpec {
+                trips,
+                seed: 2026,
+                batches: None,
+                format: SampleFormat::Mixed,
+            };
+            let sample = generate(&spec).map_err(|err| err.to_string())?;
+            let mut files = Vec::new();
+            for file in &sample.files {
+                // One folder per generated sample, so that files from two stay apart.
+                let path = format!("generated-{trips}/{}", file.path);
+                medallion_core::landing::land_file(
+                    state.storage.as_ref(),
+                    &path,
+                    None,
+                    file.data.clone(),
+                )
+                .await
+                .map_err(|err| err.to_string())?;
+                files.push(path);
             }
             Ok(Reply::Landed { files })
         }

@@ -62,3 +62,37 @@ test('a sample batch runs through Bronze, Silver and Gold in the worker', async 
   assert.deepEqual(foreign, [], 'the app requests nothing beyond its own origin');
   await context.close();
 });
+
+test('generated trips go through the stages one button at a time', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+
+  await page.getByLabel('Trips').fill('200');
+  await page.getByRole('button', { name: 'Generate trips' }).click();
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+
+  await page.getByRole('button', { name: 'Ingest (Bronze)' }).click();
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 120_000 });
+  await card(page, 'bronze/trips').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'bronze/trips').innerText(), /200 rows/);
+  assert.equal(await card(page, 'silver/trips').count(), 0, 'Silver has not run');
+
+  await page.getByRole('button', { name: 'Silver' }).click();
+  await card(page, 'silver/trips').waitFor({ timeout: 120_000 });
+  assert.equal(await card(page, 'gold/fact_trips').count(), 0, 'Gold has not run');
+
+  await page.getByRole('button', { name: 'Gold (build)' }).click();
+  await card(page, 'gold/fact_trips').waitFor({ timeout: 120_000 });
+  assert.match(await card(page, 'gold/fact_trips').innerText(), /\d+ rows/);
+  await screenshot(page, 'playground-generated');
+
+  await page.getByLabel('Trips').fill('many');
+  await page.getByRole('button', { name: 'Generate trips' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /"many" is not a number of trips/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
