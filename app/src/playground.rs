@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use medallion_core::lakehouse::{Stage, TableCard};
+use medallion_core::landing::FileFormat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
@@ -19,6 +20,50 @@ fn post(worker: &StoredValue<Option<Worker>, LocalStorage>, request: &Request) {
     });
 }
 
+/// Sends a dropped or picked file to the worker to land, or says why it cannot go.
+fn send_file(
+    worker: &StoredValue<Option<Worker>, LocalStorage>,
+    file: web_sys::File,
+) -> Result<(), String> {
+    let name = file.name();
+    if FileFormat::from_file_name(&name).is_none() {
+        return Err(format!(
+            "{name}: not a CSV, NDJSON or Parquet file (.csv, .ndjson, .jsonl, .json, .parquet)"
+        ));
+    }
+    let request = Request::LandFile { name };
+    worker.with_value(|worker| {
+        if let Some(worker) = worker {
+            let message = js_sys::Array::of2(&JsValue::from_str(&request.to_json()), &file);
+            let _ = worker.post_message(&message);
+        }
+    });
+    Ok(())
+}
+
+/// Sends every file of a list (a picker's or a drop's).
+fn send_files(
+    worker: &StoredValue<Option<Worker>, LocalStorage>,
+    files: Option<web_sys::FileList>,
+) -> Result<(), String> {
+    let Some(files) = files else {
+        return Ok(());
+    };
+    let mut problems = Vec::new();
+    for index in 0..files.length() {
+        if let Some(file) = files.get(index) {
+            if let Err(problem) = send_file(worker, file) {
+                problems.push(problem);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 /// Landing, run controls, progress and the medallion board.
 #[component]
 pub fn Playground() -> impl IntoView {
@@ -30,6 +75,7 @@ pub fn Playground() -> impl IntoView {
     let (ready, set_ready) = signal(false);
     let (summary, set_summary) = signal(None::<RunSummary>);
     let worker = StoredValue::new_local(None::<Worker>);
+    let (waiting, set_waiting) = signal(Vec::<(String, u64)>::new());
 
     match Worker::new(WORKER_SCRIPT) {
         Ok(started) => {
@@ -44,7 +90,9 @@ pub fn Playground() -> impl IntoView {
                         set_ready.set(true);
                         set_status.set("Ready.".to_owned());
                         post(&worker, &Request::Board);
+                        post(&worker, &Request::Landing);
                     }
+                    Reply::Landing { files } => set_waiting.set(files),
                     Reply::Progress { progress } => {
                         set_percent.set(progress.percent());
                         set_status.set(format!(
@@ -53,8 +101,9 @@ pub fn Playground() -> impl IntoView {
                         ));
                     }
                     Reply::Landed { files } => {
-                        set_status.set(format!("Landed {} files.", files.len()));
-                        post(&worker, &Request::Board);
+                        let plural = if files.len() == 1 { "" } else { "s" };
+                        set_status.set(format!("Landed {} file{plural}.", files.len()));
+                        post(&worker, &Request::Landing);
                     }
                     Reply::RunDone { summary } => {
                         set_running.set(false);
@@ -66,6 +115,7 @@ pub fn Playground() -> impl IntoView {
                         });
                         set_summary.set(Some(summary));
                         post(&worker, &Request::Board);
+                        post(&worker, &Request::Landing);
                     }
                     Reply::Board { cards } => set_cards.set(cards),
                     Reply::Error { message } => {
@@ -130,6 +180,33 @@ pub fn Playground() -> impl IntoView {
                     })
                     .collect_view()}
             </div>
+            <label class="dropzone"
+                on:dragover=move |event: web_sys::DragEvent| event.prevent_default()
+                on:drop=move |event: web_sys::DragEvent| {
+                    event.prevent_default();
+                    let files = event.data_transfer().and_then(|transfer| transfer.files());
+                    if let Err(problem) = send_files(&worker, files) {
+                        set_error.set(Some(problem));
+                    }
+                }
+            >
+                "Drop CSV, NDJSON or Parquet files here, or pick them: "
+                <input
+                    type="file"
+                    multiple
+                    accept=".csv,.ndjson,.jsonl,.json,.parquet"
+                    aria-label="Files to land"
+                    disabled=move || !ready.get()
+                    on:change=move |event| {
+                        let input: web_sys::HtmlInputElement = event_target(&event);
+                        set_error.set(None);
+                        if let Err(problem) = send_files(&worker, input.files()) {
+                            set_error.set(Some(problem));
+                        }
+                        input.set_value("");
+                    }
+                />
+            </label>
             <div class="buttons">
                 <label>
                     "Trips "
@@ -142,6 +219,24 @@ pub fn Playground() -> impl IntoView {
                 </label>
                 <button on:click=generate disabled=move || !ready.get()>"Generate trips"</button>
             </div>
+        </section>
+        <section class="panel" aria-labelledby="waiting-heading">
+            <h2 id="waiting-heading">"Waiting in landing"</h2>
+            <ul class="waiting" data-testid="waiting">
+                {move || {
+                    let files = waiting.get();
+                    if files.is_empty() {
+                        view! { <li>"Nothing new: every landed file has been ingested."</li> }
+                            .into_any()
+                    } else {
+                        files
+                            .into_iter()
+                            .map(|(path, size)| view! { <li>{format!("{path} ({size} bytes)")}</li> })
+                            .collect_view()
+                            .into_any()
+                    }
+                }}
+            </ul>
         </section>
         <section class="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">"Run"</h2>

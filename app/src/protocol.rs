@@ -11,6 +11,10 @@ pub enum Request {
     LoadSample { batch: usize },
     /// Generate `trips` trips (and their customers, drivers, …) and land them.
     Generate { trips: usize },
+    /// Land a dropped file; its bytes travel beside this message (a `File`).
+    LandFile { name: String },
+    /// Send the files waiting in the landing zone.
+    Landing,
     /// Run these stages.
     Run { stages: Vec<Stage> },
     /// Stop the running run before its next step.
@@ -31,6 +35,8 @@ pub enum Reply {
     Progress { progress: Progress },
     /// Files landed.
     Landed { files: Vec<String> },
+    /// The files waiting in the landing zone: path and size.
+    Landing { files: Vec<(String, u64)> },
     /// A run ended.
     RunDone { summary: RunSummary },
     /// Every table with its last change.

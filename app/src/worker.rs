@@ -63,8 +63,41 @@ async fn open() -> Result<State, String> {
     })
 }
 
-async fn handle(state: &State, request: Request, cancel: &Cell<bool>) -> Result<Reply, String> {
+async fn handle(
+    state: &State,
+    request: Request,
+    file: Option<web_sys::File>,
+    cancel: &Cell<bool>,
+) -> Result<Reply, String> {
     match request {
+        Request::LandFile { name } => {
+            let file = file.ok_or_else(|| format!("{name}: the file did not arrive"))?;
+            let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+                .await
+                .map_err(|err| format!("{name}: cannot be read: {err:?}"))?;
+            let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+            let outcome = medallion_core::landing::land_file(
+                state.storage.as_ref(),
+                &format!("dropped/{name}"),
+                None,
+                bytes::Bytes::from(bytes),
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+            Ok(Reply::Landed {
+                files: vec![outcome.path().to_owned()],
+            })
+        }
+        Request::Landing => {
+            let bronze = medallion_core::bronze::Bronze::new(
+                state.storage.clone(),
+                state.checkpoint.clone(),
+            );
+            let files = bronze.waiting().await.map_err(|err| err.to_string())?;
+            Ok(Reply::Landing {
+                files: files.into_iter().map(|f| (f.path, f.size)).collect(),
+            })
+        }
         Request::LoadSample { batch } => {
             let sample = generate(&bundled_spec()).map_err(|err| err.to_string())?;
             let folder = format!("batch_{batch:03}/");
@@ -188,15 +221,25 @@ async fn handle(state: &State, request: Request, cancel: &Cell<bool>) -> Result<
 /// Starts answering the page's messages.
 pub fn start() {
     let cancel = Rc::new(Cell::new(false));
-    let (queue, mut requests) = mpsc::unbounded::<Request>();
+    let (queue, mut requests) = mpsc::unbounded::<(Request, Option<web_sys::File>)>();
     let on_message = {
         let cancel = cancel.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let text = event.data().as_string().unwrap_or_default();
+            // A request is its JSON text, or [text, File] when a file travels with it.
+            let data = event.data();
+            let (text, file) = if js_sys::Array::is_array(&data) {
+                let parts = js_sys::Array::from(&data);
+                (
+                    parts.get(0).as_string().unwrap_or_default(),
+                    parts.get(1).dyn_into::<web_sys::File>().ok(),
+                )
+            } else {
+                (data.as_string().unwrap_or_default(), None)
+            };
             match serde_json::from_str::<Request>(&text) {
                 Ok(Request::Cancel) => cancel.set(true),
                 Ok(request) => {
-                    let _ = queue.unbounded_send(request);
+                    let _ = queue.unbounded_send((request, file));
                 }
                 Err(err) => send(&Reply::Error {
                     message: format!("unreadable request {text:?}: {err}"),
@@ -217,8 +260,8 @@ pub fn start() {
             }
         };
         send(&Reply::Ready);
-        while let Some(request) = requests.next().await {
-            let reply = handle(&state, request, &cancel)
+        while let Some((request, file)) = requests.next().await {
+            let reply = handle(&state, request, file, &cancel)
                 .await
                 .unwrap_or_else(|message| Reply::Error { message });
             send(&reply);

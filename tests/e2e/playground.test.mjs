@@ -31,12 +31,14 @@ test('a sample batch runs through Bronze, Silver and Gold in the worker', async 
   await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Load sample batch 1' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+  await page.getByTestId('waiting').getByText('landing/trips/batch_001/trips.parquet').waitFor();
   await page.getByRole('button', { name: 'Run all' }).click();
   // The page answers while the worker runs.
   await page.getByRole('button', { name: 'Cancel' }).waitFor({ state: 'visible' });
   await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
   await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
 
+  await page.getByTestId('waiting').getByText('Nothing new').waitFor();
   assert.match(await card(page, 'bronze/trips').innerText(), /1999 rows/);
   assert.match(await card(page, 'silver/trips').innerText(), /1999 rows/);
   assert.match(await card(page, 'gold/fact_trips').innerText(), /1999 rows/);
@@ -93,6 +95,37 @@ test('generated trips go through the stages one button at a time', async () => {
   await page.getByLabel('Trips').fill('many');
   await page.getByRole('button', { name: 'Generate trips' }).click();
   assert.match(await page.getByRole('alert').innerText(), /"many" is not a number of trips/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a picked CSV lands and waits; a file of another type is refused by name', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+
+  await page.getByLabel('Files to land').setInputFiles({
+    name: 'trips.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('trip_id,fare_amount\n1,12.50\n2,N/A\n'),
+  });
+  await page.getByTestId('run-status').getByText('Landed 1 file.').waitFor({ timeout: 60_000 });
+  await page.getByTestId('waiting').getByText('landing/trips/dropped/trips.csv').waitFor();
+
+  await page.getByLabel('Files to land').setInputFiles({
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('hello'),
+  });
+  assert.match(await page.getByRole('alert').innerText(), /notes\.txt: not a CSV, NDJSON or Parquet file/);
+
+  // The app keeps working: the CSV goes into Bronze.
+  await page.getByRole('button', { name: 'Ingest (Bronze)' }).click();
+  await card(page, 'bronze/trips').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'bronze/trips').innerText(), /2 rows/);
   assert.deepEqual(errors, []);
   await context.close();
 });

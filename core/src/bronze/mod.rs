@@ -41,7 +41,7 @@ use serde_json::{Map, Value};
 use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::delta::{schema::storage_type, DeltaError, DeltaTable, TableOptions, WriteOptions};
 use crate::landing::FileFormat;
-use crate::storage::{now_ms, Storage, StorageError};
+use crate::storage::{now_ms, ObjectMeta, Storage, StorageError};
 use crate::warehouse::LANDING;
 
 use decode::{decode, Decoded};
@@ -308,6 +308,20 @@ impl Bronze {
             .collect();
         entities.dedup();
         Ok(entities)
+    }
+
+    /// The landing files no run has looked at yet, entity by entity, in path order.
+    pub async fn waiting(&self) -> Result<Vec<ObjectMeta>, BronzeError> {
+        let mut files = Vec::new();
+        for entity in self.entities().await? {
+            let listed = self.storage.list(&format!("{LANDING}{entity}/")).await?;
+            files.extend(
+                StreamState::new(self.checkpoint.as_ref(), &entity)
+                    .unseen(listed)
+                    .await?,
+            );
+        }
+        Ok(files)
     }
 
     /// Runs every entity's stream.

@@ -130,6 +130,29 @@ impl<'a> StreamState<'a> {
         Ok(self.last_offset().await?.map_or(0, |o| o.batch_id + 1))
     }
 
+    /// The supported files of `listed` that the seen-files index does not hold with
+    /// the same size and modification time: what the next run will look at.
+    pub(crate) async fn unseen(
+        &self,
+        listed: Vec<ObjectMeta>,
+    ) -> Result<Vec<ObjectMeta>, BronzeError> {
+        let seen_prefix = self.key("seen", "");
+        let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+        for (key, value) in self.store.scan(&seen_prefix).await? {
+            let record: Seen = serde_json::from_slice(&value).map_err(|err| corrupt(&key, err))?;
+            seen.insert(key[seen_prefix.len()..].to_owned(), record);
+        }
+        Ok(listed
+            .into_iter()
+            .filter(|meta| FileFormat::from_file_name(&meta.path).is_some())
+            .filter(|meta| {
+                !seen
+                    .get(&meta.path)
+                    .is_some_and(|s| s.size == meta.size && s.modified_ms == meta.last_modified_ms)
+            })
+            .collect())
+    }
+
     /// Picks the files not yet ingested, in path order, and records the copies of
     /// files already ingested as seen.
     pub(crate) async fn plan(

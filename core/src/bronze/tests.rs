@@ -10,7 +10,7 @@ use super::decode::decode;
 use super::*;
 use crate::checkpoint::MemoryCheckpointStore;
 use crate::landing::land_file;
-use crate::storage::MemoryStorage;
+use crate::storage::{MemoryStorage, ObjectMeta};
 use crate::testing::{FailingCheckpoint, FailingStorage};
 
 fn stores() -> (Arc<dyn Storage>, Arc<dyn CheckpointStore>) {
@@ -589,4 +589,25 @@ fn cleanup_archives_or_deletes_processed_files() {
         let archived = block_on(storage.head("archive/landing/trips/trips.csv")).is_ok();
         assert_eq!(archived, cleanup == Cleanup::Archive);
     }
+}
+
+#[test]
+fn waiting_lists_the_landing_files_no_run_has_seen() {
+    let (storage, checkpoint) = stores();
+    land(&storage, "trips.csv", b"trip_id\n1\n");
+    land(&storage, "customers.csv", b"customer_id\n1\n");
+    block_on(storage.put("landing/trips/notes.txt", Bytes::from_static(b"not data"))).unwrap();
+    let bronze = Bronze::new(storage.clone(), checkpoint.clone());
+    let paths = |files: Vec<ObjectMeta>| files.into_iter().map(|f| f.path).collect::<Vec<_>>();
+    assert_eq!(
+        paths(block_on(bronze.waiting()).unwrap()),
+        ["landing/customers/customers.csv", "landing/trips/trips.csv"]
+    );
+    ingest(&storage, &checkpoint);
+    assert!(block_on(bronze.waiting()).unwrap().is_empty());
+    land(&storage, "batch_2/trips.csv", b"trip_id\n2\n");
+    assert_eq!(
+        paths(block_on(bronze.waiting()).unwrap()),
+        ["landing/trips/batch_2/trips.csv"]
+    );
 }
