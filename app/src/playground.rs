@@ -76,6 +76,8 @@ pub fn Playground() -> impl IntoView {
     let (summary, set_summary) = signal(None::<RunSummary>);
     let worker = StoredValue::new_local(None::<Worker>);
     let (waiting, set_waiting) = signal(Vec::<(String, u64)>::new());
+    // Tables whose version moved in the last board update: highlighted.
+    let (changed, set_changed) = signal(std::collections::BTreeSet::<String>::new());
 
     match Worker::new(WORKER_SCRIPT) {
         Ok(started) => {
@@ -117,7 +119,25 @@ pub fn Playground() -> impl IntoView {
                         post(&worker, &Request::Board);
                         post(&worker, &Request::Landing);
                     }
-                    Reply::Board { cards } => set_cards.set(cards),
+                    Reply::Board { cards: new } => {
+                        let before = cards.get_untracked();
+                        let moved = new
+                            .iter()
+                            .filter(|card| {
+                                !before.iter().any(|old| {
+                                    old.table == card.table && old.version == card.version
+                                })
+                            })
+                            .map(|card| card.table.clone())
+                            .collect();
+                        // The first board of a page load highlights nothing.
+                        if before.is_empty() {
+                            set_changed.set(Default::default());
+                        } else {
+                            set_changed.set(moved);
+                        }
+                        set_cards.set(new);
+                    }
                     Reply::Error { message } => {
                         set_running.set(false);
                         set_error.set(Some(message));
@@ -309,7 +329,10 @@ pub fn Playground() -> impl IntoView {
                                             .get()
                                             .into_iter()
                                             .filter(|card| card.table.starts_with(&format!("{layer}/")))
-                                            .map(|card| view! { <Card card /> })
+                                            .map(|card| {
+                                                let highlighted = changed.get().contains(&card.table);
+                                                view! { <Card card highlighted /> }
+                                            })
                                             .collect_view()
                                     }}
                                 </ul>
@@ -323,14 +346,18 @@ pub fn Playground() -> impl IntoView {
 }
 
 #[component]
-fn Card(card: TableCard) -> impl IntoView {
+fn Card(card: TableCard, highlighted: bool) -> impl IntoView {
     let name = card
         .table
         .split_once('/')
         .map_or(card.table.clone(), |(_, name)| name.to_owned());
     let rows = card.rows.map_or("?".to_owned(), |rows| rows.to_string());
     view! {
-        <li class="card" data-testid=format!("card-{}", card.table)>
+        <li
+            class=if highlighted { "card changed" } else { "card" }
+            data-testid=format!("card-{}", card.table)
+            title=if highlighted { "changed by the last run" } else { "" }
+        >
             <span class="card-name">{name}</span>
             <span class="card-rows">{format!("{rows} rows")}</span>
             <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>

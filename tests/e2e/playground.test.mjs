@@ -49,10 +49,22 @@ test('a sample batch runs through Bronze, Silver and Gold in the worker', async 
   );
   await screenshot(page, 'playground-batch-1');
 
+  // Batch 2: what changed is highlighted, what did not is not.
+  await page.getByRole('button', { name: 'Load sample batch 2' }).click();
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Run all' }).click();
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
+  await page.locator('[data-testid="card-silver/trips"].changed').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'silver/trips').innerText(), /2663 rows/);
+  assert.match(await card(page, 'silver/trips').innerText(), /\+664 ~1 −0/);
+  assert.match(await card(page, 'gold/dim_customer').innerText(), /516 rows/);
+  assert.equal(await page.locator('[data-testid="card-silver/locations"].changed').count(), 0);
+  await screenshot(page, 'playground-batch-2');
+
   // A reload shows the same state: it lives in OPFS and IndexedDB.
   await page.reload();
   await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
-  assert.match(await card(page, 'gold/fact_trips').innerText(), /1999 rows/);
+  assert.match(await card(page, 'gold/fact_trips').innerText(), /2663 rows/);
 
   // Reset, after a confirmation.
   page.once('dialog', (dialog) => dialog.accept());
