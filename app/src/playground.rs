@@ -24,6 +24,7 @@ fn post(worker: &StoredValue<Option<Worker>, LocalStorage>, request: &Request) {
 fn send_file(
     worker: &StoredValue<Option<Worker>, LocalStorage>,
     file: web_sys::File,
+    entity: Option<String>,
 ) -> Result<(), String> {
     let name = file.name();
     if FileFormat::from_file_name(&name).is_none() {
@@ -31,7 +32,7 @@ fn send_file(
             "{name}: not a CSV, NDJSON or Parquet file (.csv, .ndjson, .jsonl, .json, .parquet)"
         ));
     }
-    let request = Request::LandFile { name };
+    let request = Request::LandFile { name, entity };
     worker.with_value(|worker| {
         if let Some(worker) = worker {
             let message = js_sys::Array::of2(&JsValue::from_str(&request.to_json()), &file);
@@ -45,6 +46,7 @@ fn send_file(
 fn send_files(
     worker: &StoredValue<Option<Worker>, LocalStorage>,
     files: Option<web_sys::FileList>,
+    entity: Option<String>,
 ) -> Result<(), String> {
     let Some(files) = files else {
         return Ok(());
@@ -52,7 +54,7 @@ fn send_files(
     let mut problems = Vec::new();
     for index in 0..files.length() {
         if let Some(file) = files.get(index) {
-            if let Err(problem) = send_file(worker, file) {
+            if let Err(problem) = send_file(worker, file, entity.clone()) {
                 problems.push(problem);
             }
         }
@@ -76,6 +78,14 @@ pub fn Playground() -> impl IntoView {
     let (summary, set_summary) = signal(None::<RunSummary>);
     let worker = StoredValue::new_local(None::<Worker>);
     let (waiting, set_waiting) = signal(Vec::<(String, u64)>::new());
+    // The entity dropped files land as; empty: the one each file name gives.
+    let (entity, set_entity) = signal(String::new());
+    let chosen_entity = move || {
+        let entity = entity.get_untracked().trim().to_ascii_lowercase();
+        (!entity.is_empty()).then_some(entity)
+    };
+    // Watch mode: every landing triggers Run all.
+    let (watch, set_watch) = signal(false);
     // Tables whose version moved in the last board update: highlighted.
     let (changed, set_changed) = signal(std::collections::BTreeSet::<String>::new());
 
@@ -106,6 +116,16 @@ pub fn Playground() -> impl IntoView {
                         let plural = if files.len() == 1 { "" } else { "s" };
                         set_status.set(format!("Landed {} file{plural}.", files.len()));
                         post(&worker, &Request::Landing);
+                        if watch.get_untracked() && !running.get_untracked() {
+                            set_running.set(true);
+                            set_percent.set(0);
+                            post(
+                                &worker,
+                                &Request::Run {
+                                    stages: vec![Stage::Bronze, Stage::Silver, Stage::Gold],
+                                },
+                            );
+                        }
                     }
                     Reply::RunDone { summary } => {
                         set_running.set(false);
@@ -205,7 +225,7 @@ pub fn Playground() -> impl IntoView {
                 on:drop=move |event: web_sys::DragEvent| {
                     event.prevent_default();
                     let files = event.data_transfer().and_then(|transfer| transfer.files());
-                    if let Err(problem) = send_files(&worker, files) {
+                    if let Err(problem) = send_files(&worker, files, chosen_entity()) {
                         set_error.set(Some(problem));
                     }
                 }
@@ -220,13 +240,33 @@ pub fn Playground() -> impl IntoView {
                     on:change=move |event| {
                         let input: web_sys::HtmlInputElement = event_target(&event);
                         set_error.set(None);
-                        if let Err(problem) = send_files(&worker, input.files()) {
+                        if let Err(problem) = send_files(&worker, input.files(), chosen_entity()) {
                             set_error.set(Some(problem));
                         }
                         input.set_value("");
                     }
                 />
             </label>
+            <div class="buttons">
+                <label>
+                    "Land as entity "
+                    <input
+                        type="text"
+                        placeholder="from the file name"
+                        prop:value=move || entity.get()
+                        on:input=move |event| set_entity.set(event_target_value(&event))
+                    />
+                </label>
+                <label>
+                    <input
+                        type="checkbox"
+                        class="toggle"
+                        prop:checked=move || watch.get()
+                        on:change=move |event| set_watch.set(event_target_checked(&event))
+                    />
+                    "Watch: run all when files land"
+                </label>
+            </div>
             <div class="buttons">
                 <label>
                     "Trips "

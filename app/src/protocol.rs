@@ -11,8 +11,12 @@ pub enum Request {
     LoadSample { batch: usize },
     /// Generate `trips` trips (and their customers, drivers, …) and land them.
     Generate { trips: usize },
-    /// Land a dropped file; its bytes travel beside this message (a `File`).
-    LandFile { name: String },
+    /// Land a dropped file, as `entity` if given (else the file name's); its bytes
+    /// travel beside this message (a `File`).
+    LandFile {
+        name: String,
+        entity: Option<String>,
+    },
     /// Send the files waiting in the landing zone.
     Landing,
     /// Run these stages.

@@ -70,7 +70,7 @@ async fn handle(
     cancel: &Cell<bool>,
 ) -> Result<Reply, String> {
     match request {
-        Request::LandFile { name } => {
+        Request::LandFile { name, entity } => {
             let file = file.ok_or_else(|| format!("{name}: the file did not arrive"))?;
             let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
                 .await
@@ -79,7 +79,7 @@ async fn handle(
             let outcome = medallion_core::landing::land_file(
                 state.storage.as_ref(),
                 &format!("dropped/{name}"),
-                None,
+                entity.as_deref(),
                 bytes::Bytes::from(bytes),
             )
             .await

@@ -141,3 +141,26 @@ test('a picked CSV lands and waits; a file of another type is refused by name', 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('watch mode runs the pipeline when a file lands, as the entity the user picks', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+
+  await page.getByLabel('Watch: run all when files land').check();
+  await page.getByLabel('Land as entity').fill('locations');
+  await page.getByLabel('Files to land').setInputFiles({
+    name: 'zones-export.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('location_id,zone,borough,city,service_zone,latitude,longitude\n1,Midtown,Manhattan,New York,Yellow Zone,40.75,-73.98\n'),
+  });
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 120_000 });
+  await card(page, 'silver/locations').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'bronze/locations').innerText(), /1 rows/);
+  assert.match(await card(page, 'silver/locations').innerText(), /1 rows/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
