@@ -212,8 +212,9 @@ async fn handle(
             }
             Ok(Reply::Board { cards: Vec::new() })
         }
+        // A cancel is acted on as it arrives (see `start`) and is never queued.
         Request::Cancel => Ok(Reply::Error {
-            message: "nothing is running".to_owned(),
+            message: "a cancel was queued instead of acted on".to_owned(),
         }),
     }
 }
