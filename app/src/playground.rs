@@ -301,30 +301,24 @@ pub fn Playground() -> impl IntoView {
         <section class="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">"Run"</h2>
             <div class="buttons">
-                <button
-                    on:click=move |_| run(vec![Stage::Bronze, Stage::Silver, Stage::Gold])
-                    disabled=move || running.get() || !ready.get()
-                >
-                    "Run all"
-                </button>
-                <button
-                    on:click=move |_| run(vec![Stage::Bronze])
-                    disabled=move || running.get() || !ready.get()
-                >
-                    "Ingest (Bronze)"
-                </button>
-                <button
-                    on:click=move |_| run(vec![Stage::Silver])
-                    disabled=move || running.get() || !ready.get()
-                >
-                    "Silver"
-                </button>
-                <button
-                    on:click=move |_| run(vec![Stage::Gold])
-                    disabled=move || running.get() || !ready.get()
-                >
-                    "Gold (build)"
-                </button>
+                {[
+                    ("Run all", vec![Stage::Bronze, Stage::Silver, Stage::Gold]),
+                    ("Ingest (Bronze)", vec![Stage::Bronze]),
+                    ("Silver", vec![Stage::Silver]),
+                    ("Gold (build)", vec![Stage::Gold]),
+                ]
+                    .into_iter()
+                    .map(|(label, stages)| {
+                        view! {
+                            <button
+                                on:click=move |_| run(stages.clone())
+                                disabled=move || running.get() || !ready.get()
+                            >
+                                {label}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
                 <button on:click=cancel disabled=move || !running.get()>"Cancel"</button>
                 <button on:click=reset disabled=move || running.get() || !ready.get()>
                     "Reset"

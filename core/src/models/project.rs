@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
 
 use super::config::{Materialization, NodeConfig};
-use super::jinja::{Relations, Renderer, GOLD_SCHEMA};
+use super::jinja::{Relations, RenderState, Renderer, GOLD_SCHEMA};
 use super::snapshot::SnapshotConfig;
 use super::ModelError;
 use crate::storage::Storage;
@@ -332,6 +332,17 @@ struct ColumnSpec {
     data_tests: Vec<Yaml>,
 }
 
+/// The documented columns of a YAML column list.
+fn column_docs(columns: &[ColumnSpec]) -> Vec<ColumnDoc> {
+    columns
+        .iter()
+        .map(|column| ColumnDoc {
+            name: column.name.clone(),
+            description: column.description.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// A generic test as written, before it is a node.
 struct TestSpec {
     test: GenericTest,
@@ -591,14 +602,7 @@ impl Project {
                             .clone()
                             .unwrap_or_else(|| table.name.clone()),
                         description: table.description.clone().unwrap_or_default(),
-                        columns: table
-                            .columns
-                            .iter()
-                            .map(|c| ColumnDoc {
-                                name: c.name.clone(),
-                                description: c.description.clone().unwrap_or_default(),
-                            })
-                            .collect(),
+                        columns: column_docs(&table.columns),
                         file: path.clone(),
                     };
                     sources.insert(unique_id.clone(), entry);
@@ -731,6 +735,17 @@ impl Project {
             }
         };
 
+        // The unique ids of the models, snapshots and sources a render read.
+        let parents = |rendered: &RenderState| -> Vec<String> {
+            let mut ids: Vec<String> = rendered.refs.iter().map(|model| ref_id(model)).collect();
+            ids.extend(
+                rendered
+                    .sources
+                    .iter()
+                    .map(|(source, table)| format!("source.{project_name}.{source}.{table}")),
+            );
+            ids
+        };
         let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
         for (name, (path, relative, text)) in &model_files {
             let (_, rendered) = renderer
@@ -754,14 +769,7 @@ impl Project {
                     file: path.clone(),
                     detail,
                 })?;
-            let mut depends_on: Vec<String> =
-                rendered.refs.iter().map(|model| ref_id(model)).collect();
-            depends_on.extend(
-                rendered
-                    .sources
-                    .iter()
-                    .map(|(source, table)| format!("source.{}.{source}.{table}", project.name)),
-            );
+            let depends_on = parents(&rendered);
             let mut fqn = vec![project.name.clone()];
             fqn.extend(
                 folder
@@ -787,15 +795,7 @@ impl Project {
                         .and_then(|(_, spec)| spec.description.clone())
                         .unwrap_or_default(),
                     columns: spec
-                        .map(|(_, spec)| {
-                            spec.columns
-                                .iter()
-                                .map(|c| ColumnDoc {
-                                    name: c.name.clone(),
-                                    description: c.description.clone().unwrap_or_default(),
-                                })
-                                .collect()
-                        })
+                        .map(|(_, spec)| column_docs(&spec.columns))
                         .unwrap_or_default(),
                     test: None,
                 },
@@ -827,14 +827,7 @@ impl Project {
                 file: path.clone(),
                 detail: format!("snapshot {name}: {detail}"),
             })?;
-            let mut depends_on: Vec<String> =
-                rendered.refs.iter().map(|model| ref_id(model)).collect();
-            depends_on.extend(
-                rendered
-                    .sources
-                    .iter()
-                    .map(|(source, table)| format!("source.{}.{source}.{table}", project.name)),
-            );
+            let depends_on = parents(&rendered);
             let unique_id = format!("snapshot.{}.{name}", project.name);
             let spec = snapshot.spec.as_ref();
             nodes.insert(
@@ -853,15 +846,7 @@ impl Project {
                         .and_then(|spec| spec.description.clone())
                         .unwrap_or_default(),
                     columns: spec
-                        .map(|spec| {
-                            spec.columns
-                                .iter()
-                                .map(|c| ColumnDoc {
-                                    name: c.name.clone(),
-                                    description: c.description.clone().unwrap_or_default(),
-                                })
-                                .collect()
-                        })
+                        .map(|spec| column_docs(&spec.columns))
                         .unwrap_or_default(),
                     test: None,
                 },
@@ -960,13 +945,7 @@ impl Project {
                 let (_, rendered) = renderer
                     .render(&spec.file, &format!("{{{{ {to} }}}}"), &name, "", false)
                     .map_err(ModelError::from_jinja)?;
-                depends_on.extend(rendered.refs.iter().map(|model| ref_id(model)));
-                depends_on.extend(
-                    rendered
-                        .sources
-                        .iter()
-                        .map(|(source, table)| format!("source.{}.{source}.{table}", project.name)),
-                );
+                depends_on.extend(parents(&rendered));
             }
             let mut config = NodeConfig::default();
             config.apply(&spec.config);
@@ -1010,14 +989,7 @@ impl Project {
                 .map_err(ModelError::from_jinja)?;
             let mut config = NodeConfig::default();
             config.apply(&rendered.config);
-            let mut depends_on: Vec<String> =
-                rendered.refs.iter().map(|model| ref_id(model)).collect();
-            depends_on.extend(
-                rendered
-                    .sources
-                    .iter()
-                    .map(|(source, table)| format!("source.{}.{source}.{table}", project.name)),
-            );
+            let depends_on = parents(&rendered);
             let unique_id = format!("test.{}.{name}", project.name);
             nodes.insert(
                 unique_id.clone(),

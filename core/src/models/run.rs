@@ -454,8 +454,16 @@ impl ModelRunner {
         full_refresh: bool,
     ) -> Result<(String, Vec<String>), ModelError> {
         match &node.test {
-            None => {
-                let incremental = self.incremental_now(node, full_refresh).await?;
+            None | Some(TestKind::Singular) => {
+                // A model renders with its relation and `is_incremental()`; a singular
+                // test has neither.
+                let (this, incremental) = match node.test {
+                    None => (
+                        format!("{GOLD_SCHEMA}.{}", node.name),
+                        self.incremental_now(node, full_refresh).await?,
+                    ),
+                    Some(_) => (String::new(), false),
+                };
                 let (sql, state) = self
                     .project
                     .renderer
@@ -463,23 +471,8 @@ impl ModelRunner {
                         &node.original_file_path,
                         &node.raw_code,
                         &node.name,
-                        &format!("{GOLD_SCHEMA}.{}", node.name),
+                        &this,
                         incremental,
-                    )
-                    .map_err(ModelError::from_jinja)?;
-                let ctes = self.ephemeral_ctes(&state.refs)?;
-                Ok((inject_ctes(&sql, &ctes), state.logs))
-            }
-            Some(TestKind::Singular) => {
-                let (sql, state) = self
-                    .project
-                    .renderer
-                    .render(
-                        &node.original_file_path,
-                        &node.raw_code,
-                        &node.name,
-                        "",
-                        false,
                     )
                     .map_err(ModelError::from_jinja)?;
                 let ctes = self.ephemeral_ctes(&state.refs)?;
