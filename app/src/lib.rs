@@ -1,10 +1,13 @@
 //! The Medallion Playground UI: a thin Leptos layer over `medallion-core`.
 //!
-//! The app decides nothing about data; it asks core and shows the answer. Today it
-//! shows the product and the state of the browser's stores and SQL engine.
+//! The app decides nothing about data: a Web Worker runs core over the browser's
+//! stores, and the page sends it requests and shows its replies.
 
 #![cfg(target_arch = "wasm32")]
 
+mod connection;
+mod explorer;
+mod inspector;
 mod playground;
 pub mod protocol;
 mod status;

@@ -1,28 +1,22 @@
-//! The playground's controls and board: the page side of the worker protocol.
+//! The playground: landing, run controls, the medallion board, the table explorer and
+//! the checkpoint inspector, all fed by the pipeline worker's replies.
+
+use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use medallion_core::lakehouse::{Stage, TableCard};
 use medallion_core::landing::FileFormat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker};
 
+use crate::connection::{Connection, Event};
+use crate::explorer::{Explorer, ExplorerState};
+use crate::inspector::{Inspector, InspectorState};
 use crate::protocol::{Reply, Request, RunSummary};
-
-/// The worker's script, next to the page (trunk's loader shim).
-const WORKER_SCRIPT: &str = "./medallion-worker_loader.js";
-
-fn post(worker: &StoredValue<Option<Worker>, LocalStorage>, request: &Request) {
-    worker.with_value(|worker| {
-        if let Some(worker) = worker {
-            let _ = worker.post_message(&JsValue::from_str(&request.to_json()));
-        }
-    });
-}
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
 fn send_file(
-    worker: &StoredValue<Option<Worker>, LocalStorage>,
+    connection: Connection,
     file: web_sys::File,
     entity: Option<String>,
 ) -> Result<(), String> {
@@ -32,19 +26,13 @@ fn send_file(
             "{name}: not a CSV, NDJSON or Parquet file (.csv, .ndjson, .jsonl, .json, .parquet)"
         ));
     }
-    let request = Request::LandFile { name, entity };
-    worker.with_value(|worker| {
-        if let Some(worker) = worker {
-            let message = js_sys::Array::of2(&JsValue::from_str(&request.to_json()), &file);
-            let _ = worker.post_message(&message);
-        }
-    });
+    connection.post_with_file(&Request::LandFile { name, entity }, &file);
     Ok(())
 }
 
 /// Sends every file of a list (a picker's or a drop's).
 fn send_files(
-    worker: &StoredValue<Option<Worker>, LocalStorage>,
+    connection: Connection,
     files: Option<web_sys::FileList>,
     entity: Option<String>,
 ) -> Result<(), String> {
@@ -54,7 +42,7 @@ fn send_files(
     let mut problems = Vec::new();
     for index in 0..files.length() {
         if let Some(file) = files.get(index) {
-            if let Err(problem) = send_file(worker, file, entity.clone()) {
+            if let Err(problem) = send_file(connection, file, entity.clone()) {
                 problems.push(problem);
             }
         }
@@ -66,132 +54,247 @@ fn send_files(
     }
 }
 
-/// Landing, run controls, progress and the medallion board.
+/// The page's state, updated by the worker's replies.
+#[derive(Clone, Copy)]
+struct Ui {
+    connection: Connection,
+    cards: RwSignal<Vec<TableCard>>,
+    status: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    percent: RwSignal<u8>,
+    running: RwSignal<bool>,
+    ready: RwSignal<bool>,
+    summary: RwSignal<Option<RunSummary>>,
+    waiting: RwSignal<Vec<(String, u64)>>,
+    /// Watch mode: every landing triggers Run all.
+    watch: RwSignal<bool>,
+    /// Tables whose version moved in the last board update: highlighted.
+    changed: RwSignal<BTreeSet<String>>,
+    explorer: ExplorerState,
+    inspector: InspectorState,
+}
+
+impl Ui {
+    fn run(self, stages: Vec<Stage>) {
+        self.error.set(None);
+        self.running.set(true);
+        self.percent.set(0);
+        self.connection.post(&Request::Run { stages });
+    }
+
+    /// Applies what the connection tells to the page.
+    fn on_event(self, event: Event) {
+        match event {
+            Event::Reply(reply, file) => self.receive(reply, file),
+            Event::Restarted(reason) => {
+                // A panic's own message may have arrived just before: keep it.
+                let notice = format!(
+                    "The pipeline worker stopped ({reason}) and has been restarted; every \
+                     committed table and checkpoint is kept."
+                );
+                self.error.update(|error| {
+                    *error = Some(match error.take() {
+                        Some(earlier) => format!("{earlier}. {notice}"),
+                        None => notice,
+                    })
+                });
+                self.ready.set(false);
+                self.running.set(false);
+                self.explorer.fetching.set(false);
+                self.status
+                    .set("Restarting the pipeline worker…".to_owned());
+            }
+        }
+    }
+
+    /// Applies one reply of the worker to the page.
+    fn receive(self, reply: Reply, file: Option<Vec<u8>>) {
+        let connection = self.connection;
+        match reply {
+            Reply::Ready => {
+                self.ready.set(true);
+                self.running.set(false);
+                self.status.set("Ready.".to_owned());
+                connection.post(&Request::Board);
+                connection.post(&Request::Landing);
+                self.inspector.refresh(connection);
+                if let Some(view) = self.explorer.view.get_untracked() {
+                    connection.post(&Request::Explore {
+                        table: view.table,
+                        version: Some(view.version),
+                    });
+                }
+            }
+            Reply::Landing { files } => self.waiting.set(files),
+            Reply::Progress { progress } => {
+                self.percent.set(progress.percent());
+                self.status.set(format!(
+                    "{:?}: {} ({} of {})",
+                    progress.stage, progress.step, progress.done, progress.total
+                ));
+            }
+            Reply::Landed { files } => {
+                let plural = if files.len() == 1 { "" } else { "s" };
+                self.status
+                    .set(format!("Landed {} file{plural}.", files.len()));
+                connection.post(&Request::Landing);
+                if self.watch.get_untracked() && !self.running.get_untracked() {
+                    self.run(Stage::ALL.to_vec());
+                }
+            }
+            Reply::RunDone { summary } => {
+                self.running.set(false);
+                self.percent.set(100);
+                self.status.set(if summary.cancelled {
+                    "Run cancelled.".to_owned()
+                } else {
+                    "Run finished.".to_owned()
+                });
+                self.summary.set(Some(summary));
+                connection.post(&Request::Board);
+                connection.post(&Request::Landing);
+                self.inspector.refresh(connection);
+                // A table shown at its latest version follows the run.
+                if let Some(view) = self.explorer.view.get_untracked() {
+                    if view.version == view.latest_version {
+                        connection.post(&Request::Explore {
+                            table: view.table,
+                            version: None,
+                        });
+                    }
+                }
+            }
+            Reply::Board { cards: new } => {
+                let before = self.cards.get_untracked();
+                let moved = new
+                    .iter()
+                    .filter(|card| {
+                        !before
+                            .iter()
+                            .any(|old| old.table == card.table && old.version == card.version)
+                    })
+                    .map(|card| card.table.clone())
+                    .collect();
+                // The first board of a page load highlights nothing.
+                self.changed.set(if before.is_empty() {
+                    BTreeSet::new()
+                } else {
+                    moved
+                });
+                if new.is_empty() {
+                    self.explorer.clear();
+                    self.inspector.refresh(connection);
+                }
+                self.cards.set(new);
+            }
+            Reply::Table { view } => self.explorer.show(view),
+            Reply::Rows { window } => self.explorer.receive_rows(window),
+            Reply::Commit {
+                table,
+                version,
+                json,
+            } => self.explorer.commit.set(Some((table, version, json))),
+            Reply::Checkpoints {
+                streams,
+                stream,
+                entries,
+            } => {
+                self.inspector.streams.set(streams);
+                self.inspector.stream.set(stream);
+                self.inspector.entries.set(entries);
+            }
+            Reply::Export { file_name } => match file {
+                Some(bytes) => {
+                    if let Err(problem) = save(&file_name, &bytes) {
+                        self.error.set(Some(problem));
+                    }
+                }
+                None => self
+                    .error
+                    .set(Some(format!("{file_name}: the file did not arrive"))),
+            },
+            Reply::Error { message } => {
+                self.running.set(false);
+                // Rows that cannot be read are not asked for again and again.
+                if self.explorer.fetching.get_untracked() {
+                    self.explorer.fetching.set(false);
+                    self.explorer.clear();
+                }
+                self.error.set(Some(message));
+            }
+        }
+    }
+}
+
+/// Hands `bytes` to the browser as a download named `file_name`.
+fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
+    let failed = |err: JsValue| format!("{file_name}: cannot be saved: {err:?}");
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(failed)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .ok_or_else(|| format!("{file_name}: no document to save from"))?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(failed)?
+        .unchecked_into();
+    link.set_href(&url);
+    link.set_download(file_name);
+    link.click();
+    web_sys::Url::revoke_object_url(&url).map_err(failed)
+}
+
+/// Landing, run controls, progress, the medallion board, the explorer and the
+/// inspector.
 #[component]
 pub fn Playground() -> impl IntoView {
-    let (cards, set_cards) = signal(Vec::<TableCard>::new());
-    let (status, set_status) = signal(String::from("Starting the pipeline worker…"));
-    let (error, set_error) = signal(None::<String>);
-    let (percent, set_percent) = signal(0u8);
-    let (running, set_running) = signal(false);
-    let (ready, set_ready) = signal(false);
-    let (summary, set_summary) = signal(None::<RunSummary>);
-    let worker = StoredValue::new_local(None::<Worker>);
-    let (waiting, set_waiting) = signal(Vec::<(String, u64)>::new());
+    let ui = Ui {
+        connection: Connection::new(),
+        cards: RwSignal::new(Vec::new()),
+        status: RwSignal::new("Starting the pipeline worker…".to_owned()),
+        error: RwSignal::new(None),
+        percent: RwSignal::new(0),
+        running: RwSignal::new(false),
+        ready: RwSignal::new(false),
+        summary: RwSignal::new(None),
+        waiting: RwSignal::new(Vec::new()),
+        watch: RwSignal::new(false),
+        changed: RwSignal::new(BTreeSet::new()),
+        explorer: ExplorerState::new(),
+        inspector: InspectorState::new(),
+    };
+    let connection = ui.connection;
+    connection.start(move |event| ui.on_event(event));
     // The entity dropped files land as; empty: the one each file name gives.
-    let (entity, set_entity) = signal(String::new());
+    let entity = RwSignal::new(String::new());
     let chosen_entity = move || {
         let entity = entity.get_untracked().trim().to_ascii_lowercase();
         (!entity.is_empty()).then_some(entity)
     };
-    // Watch mode: every landing triggers Run all.
-    let (watch, set_watch) = signal(false);
-    // Tables whose version moved in the last board update: highlighted.
-    let (changed, set_changed) = signal(std::collections::BTreeSet::<String>::new());
-
-    match Worker::new(WORKER_SCRIPT) {
-        Ok(started) => {
-            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let text = event.data().as_string().unwrap_or_default();
-                let Ok(reply) = serde_json::from_str::<Reply>(&text) else {
-                    set_error.set(Some(format!("unreadable reply from the worker: {text}")));
-                    return;
-                };
-                match reply {
-                    Reply::Ready => {
-                        set_ready.set(true);
-                        set_status.set("Ready.".to_owned());
-                        post(&worker, &Request::Board);
-                        post(&worker, &Request::Landing);
-                    }
-                    Reply::Landing { files } => set_waiting.set(files),
-                    Reply::Progress { progress } => {
-                        set_percent.set(progress.percent());
-                        set_status.set(format!(
-                            "{:?}: {} ({} of {})",
-                            progress.stage, progress.step, progress.done, progress.total
-                        ));
-                    }
-                    Reply::Landed { files } => {
-                        let plural = if files.len() == 1 { "" } else { "s" };
-                        set_status.set(format!("Landed {} file{plural}.", files.len()));
-                        post(&worker, &Request::Landing);
-                        if watch.get_untracked() && !running.get_untracked() {
-                            set_running.set(true);
-                            set_percent.set(0);
-                            post(
-                                &worker,
-                                &Request::Run {
-                                    stages: vec![Stage::Bronze, Stage::Silver, Stage::Gold],
-                                },
-                            );
-                        }
-                    }
-                    Reply::RunDone { summary } => {
-                        set_running.set(false);
-                        set_percent.set(100);
-                        set_status.set(if summary.cancelled {
-                            "Run cancelled.".to_owned()
-                        } else {
-                            "Run finished.".to_owned()
-                        });
-                        set_summary.set(Some(summary));
-                        post(&worker, &Request::Board);
-                        post(&worker, &Request::Landing);
-                    }
-                    Reply::Board { cards: new } => {
-                        let before = cards.get_untracked();
-                        let moved = new
-                            .iter()
-                            .filter(|card| {
-                                !before.iter().any(|old| {
-                                    old.table == card.table && old.version == card.version
-                                })
-                            })
-                            .map(|card| card.table.clone())
-                            .collect();
-                        // The first board of a page load highlights nothing.
-                        if before.is_empty() {
-                            set_changed.set(Default::default());
-                        } else {
-                            set_changed.set(moved);
-                        }
-                        set_cards.set(new);
-                    }
-                    Reply::Error { message } => {
-                        set_running.set(false);
-                        set_error.set(Some(message));
-                    }
-                }
-            });
-            started.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
-            worker.set_value(Some(started));
+    let land_files = move |files: Option<web_sys::FileList>| {
+        ui.error.set(None);
+        if let Err(problem) = send_files(connection, files, chosen_entity()) {
+            ui.error.set(Some(problem));
         }
-        Err(err) => set_error.set(Some(format!("the pipeline worker cannot start: {err:?}"))),
-    }
-
+    };
     let load = move |batch: usize| {
-        set_error.set(None);
-        set_status.set(format!("Landing sample batch {batch}…"));
-        post(&worker, &Request::LoadSample { batch });
+        ui.error.set(None);
+        ui.status.set(format!("Landing sample batch {batch}…"));
+        connection.post(&Request::LoadSample { batch });
     };
-    let run = move |stages: Vec<Stage>| {
-        set_error.set(None);
-        set_running.set(true);
-        set_percent.set(0);
-        post(&worker, &Request::Run { stages });
-    };
-    let (trips, set_trips) = signal(String::from("10000"));
+    let trips = RwSignal::new(String::from("10000"));
     let generate = move |_| match trips.get().trim().parse::<usize>() {
         Ok(count) if count > 0 => {
-            set_error.set(None);
-            set_status.set(format!("Generating {count} trips…"));
-            post(&worker, &Request::Generate { trips: count });
+            ui.error.set(None);
+            ui.status.set(format!("Generating {count} trips…"));
+            connection.post(&Request::Generate { trips: count });
         }
-        _ => set_error.set(Some(format!("{:?} is not a number of trips", trips.get()))),
+        _ => ui
+            .error
+            .set(Some(format!("{:?} is not a number of trips", trips.get()))),
     };
-    let cancel = move |_| post(&worker, &Request::Cancel);
+    let cancel = move |_| connection.post(&Request::Cancel);
     let reset = move |_| {
         let confirmed = web_sys::window()
             .and_then(|window| {
@@ -201,10 +304,19 @@ pub fn Playground() -> impl IntoView {
             })
             .unwrap_or(false);
         if confirmed {
-            set_summary.set(None);
-            post(&worker, &Request::Reset);
+            ui.summary.set(None);
+            connection.post(&Request::Reset);
         }
     };
+    let explore = move |table: String| {
+        ui.explorer.commit.set(None);
+        connection.post(&Request::Explore {
+            table,
+            version: None,
+        });
+    };
+    let ready = ui.ready;
+    let running = ui.running;
 
     view! {
         <section class="panel" aria-labelledby="landing-heading">
@@ -224,10 +336,7 @@ pub fn Playground() -> impl IntoView {
                 on:dragover=move |event: web_sys::DragEvent| event.prevent_default()
                 on:drop=move |event: web_sys::DragEvent| {
                     event.prevent_default();
-                    let files = event.data_transfer().and_then(|transfer| transfer.files());
-                    if let Err(problem) = send_files(&worker, files, chosen_entity()) {
-                        set_error.set(Some(problem));
-                    }
+                    land_files(event.data_transfer().and_then(|transfer| transfer.files()));
                 }
             >
                 "Drop CSV, NDJSON or Parquet files here, or pick them: "
@@ -239,10 +348,7 @@ pub fn Playground() -> impl IntoView {
                     disabled=move || !ready.get()
                     on:change=move |event| {
                         let input: web_sys::HtmlInputElement = event_target(&event);
-                        set_error.set(None);
-                        if let Err(problem) = send_files(&worker, input.files(), chosen_entity()) {
-                            set_error.set(Some(problem));
-                        }
+                        land_files(input.files());
                         input.set_value("");
                     }
                 />
@@ -254,27 +360,27 @@ pub fn Playground() -> impl IntoView {
                         type="text"
                         placeholder="from the file name"
                         prop:value=move || entity.get()
-                        on:input=move |event| set_entity.set(event_target_value(&event))
+                        on:input=move |event| entity.set(event_target_value(&event))
                     />
                 </label>
                 <label>
                     <input
                         type="checkbox"
                         class="toggle"
-                        prop:checked=move || watch.get()
-                        on:change=move |event| set_watch.set(event_target_checked(&event))
+                        prop:checked=move || ui.watch.get()
+                        on:change=move |event| ui.watch.set(event_target_checked(&event))
                     />
                     "Watch: run all when files land"
                 </label>
             </div>
             <div class="buttons">
                 <label>
-                    "Trips "
+                    "Trips to generate "
                     <input
                         type="text"
                         inputmode="numeric"
                         prop:value=move || trips.get()
-                        on:input=move |event| set_trips.set(event_target_value(&event))
+                        on:input=move |event| trips.set(event_target_value(&event))
                     />
                 </label>
                 <button on:click=generate disabled=move || !ready.get()>"Generate trips"</button>
@@ -284,7 +390,7 @@ pub fn Playground() -> impl IntoView {
             <h2 id="waiting-heading">"Waiting in landing"</h2>
             <ul class="waiting" data-testid="waiting">
                 {move || {
-                    let files = waiting.get();
+                    let files = ui.waiting.get();
                     if files.is_empty() {
                         view! { <li>"Nothing new: every landed file has been ingested."</li> }
                             .into_any()
@@ -302,7 +408,7 @@ pub fn Playground() -> impl IntoView {
             <h2 id="run-heading">"Run"</h2>
             <div class="buttons">
                 {[
-                    ("Run all", vec![Stage::Bronze, Stage::Silver, Stage::Gold]),
+                    ("Run all", Stage::ALL.to_vec()),
                     ("Ingest (Bronze)", vec![Stage::Bronze]),
                     ("Silver", vec![Stage::Silver]),
                     ("Gold (build)", vec![Stage::Gold]),
@@ -311,7 +417,7 @@ pub fn Playground() -> impl IntoView {
                     .map(|(label, stages)| {
                         view! {
                             <button
-                                on:click=move |_| run(stages.clone())
+                                on:click=move |_| ui.run(stages.clone())
                                 disabled=move || running.get() || !ready.get()
                             >
                                 {label}
@@ -324,10 +430,14 @@ pub fn Playground() -> impl IntoView {
                     "Reset"
                 </button>
             </div>
-            <progress max="100" value=move || percent.get().to_string() aria-label="Run progress"></progress>
-            <p role="status" data-testid="run-status">{move || status.get()}</p>
+            <progress
+                max="100"
+                value=move || ui.percent.get().to_string()
+                aria-label="Run progress"
+            ></progress>
+            <p role="status" data-testid="run-status">{move || ui.status.get()}</p>
             {move || {
-                summary
+                ui.summary
                     .get()
                     .map(|s| {
                         view! {
@@ -346,9 +456,9 @@ pub fn Playground() -> impl IntoView {
                         }
                     })
             }}
-            {move || error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
+            {move || ui.error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
         </section>
-        <section class="panel" aria-labelledby="board-heading">
+        <section class="panel wide" aria-labelledby="board-heading">
             <h2 id="board-heading">"Medallion board"</h2>
             <div class="board">
                 {["bronze", "silver", "gold"]
@@ -359,13 +469,13 @@ pub fn Playground() -> impl IntoView {
                                 <h3>{layer}</h3>
                                 <ul>
                                     {move || {
-                                        cards
+                                        ui.cards
                                             .get()
                                             .into_iter()
                                             .filter(|card| card.table.starts_with(&format!("{layer}/")))
                                             .map(|card| {
-                                                let highlighted = changed.get().contains(&card.table);
-                                                view! { <Card card highlighted /> }
+                                                let highlighted = ui.changed.get().contains(&card.table);
+                                                view! { <Card card highlighted explore /> }
                                             })
                                             .collect_view()
                                     }}
@@ -376,23 +486,36 @@ pub fn Playground() -> impl IntoView {
                     .collect_view()}
             </div>
         </section>
+        <Explorer state=ui.explorer connection />
+        <Inspector state=ui.inspector connection />
     }
 }
 
 #[component]
-fn Card(card: TableCard, highlighted: bool) -> impl IntoView {
+fn Card(
+    card: TableCard,
+    highlighted: bool,
+    explore: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let name = card
         .table
         .split_once('/')
         .map_or(card.table.clone(), |(_, name)| name.to_owned());
     let rows = card.rows.map_or("?".to_owned(), |rows| rows.to_string());
+    let table = card.table.clone();
     view! {
         <li
             class=if highlighted { "card changed" } else { "card" }
             data-testid=format!("card-{}", card.table)
             title=if highlighted { "changed by the last run" } else { "" }
         >
-            <span class="card-name">{name}</span>
+            <button
+                class="card-name"
+                aria-label=format!("Explore {}", card.table)
+                on:click=move |_| explore(table.clone())
+            >
+                {name}
+            </button>
             <span class="card-rows">{format!("{rows} rows")}</span>
             <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>
             <span class="card-change">

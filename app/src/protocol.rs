@@ -1,6 +1,8 @@
 //! The typed messages between the page and the pipeline's Web Worker, sent as JSON.
 
+use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
 use medallion_core::lakehouse::{Progress, Stage, TableCard};
+use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
 
 /// What the page asks the worker.
@@ -27,6 +29,25 @@ pub enum Request {
     Board,
     /// Delete every table, landing file and checkpoint entry.
     Reset,
+    /// Describe `table` as of `version` (the latest if none).
+    Explore { table: String, version: Option<i64> },
+    /// Send rows `offset..offset + limit` of `table` at `version`.
+    Rows {
+        table: String,
+        version: i64,
+        offset: u64,
+        limit: usize,
+    },
+    /// Send the actions of `table`'s commit `version`.
+    Commit { table: String, version: i64 },
+    /// Send the checkpoint's streams, and the entries of `stream` if given.
+    Checkpoints { stream: Option<String> },
+    /// Export `table` at `version` as a file; its bytes travel beside the reply.
+    Export {
+        table: String,
+        version: i64,
+        format: ExportFormat,
+    },
 }
 
 /// What the worker tells the page.
@@ -45,6 +66,24 @@ pub enum Reply {
     RunDone { summary: RunSummary },
     /// Every table with its last change.
     Board { cards: Vec<TableCard> },
+    /// A table as of one version.
+    Table { view: TableView },
+    /// Some rows of a table.
+    Rows { window: RowWindow },
+    /// A commit's actions, pretty JSON.
+    Commit {
+        table: String,
+        version: i64,
+        json: String,
+    },
+    /// The checkpoint's streams (name, keys) and the entries of the stream asked for.
+    Checkpoints {
+        streams: Vec<(String, usize)>,
+        stream: Option<String>,
+        entries: Vec<CheckpointEntry>,
+    },
+    /// An exported file, to save as `file_name`; its bytes travel beside this message.
+    Export { file_name: String },
     /// Something failed; the worker keeps working.
     Error { message: String },
 }

@@ -10,11 +10,13 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
 use medallion_core::checkpoint::{CheckpointStore, WriteBatch};
+use medallion_core::explorer;
 use medallion_core::lakehouse::{Flow, Lakehouse};
 use medallion_core::models::{bundled_project, NodeStatus};
 use medallion_core::sample::{bundled_spec, generate, SampleFormat, SampleSpec};
 use medallion_core::silver::bundled_pipelines;
 use medallion_core::storage::Storage;
+use medallion_core::warehouse;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -28,6 +30,41 @@ fn scope() -> DedicatedWorkerGlobalScope {
 
 fn send(reply: &Reply) {
     let _ = scope().post_message(&JsValue::from_str(&reply.to_json()));
+}
+
+/// A reply, and the bytes of a file that travel beside it.
+struct Answer {
+    reply: Reply,
+    file: Option<bytes::Bytes>,
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Self {
+        Answer { reply, file: None }
+    }
+}
+
+/// Sends an answer: its JSON text, or `[text, Uint8Array]` with a file.
+fn answer(answer: &Answer) {
+    let text = JsValue::from_str(&answer.reply.to_json());
+    let _ = match &answer.file {
+        Some(bytes) => {
+            let data = js_sys::Uint8Array::from(bytes.as_ref());
+            scope().post_message(&js_sys::Array::of2(&text, &data))
+        }
+        None => scope().post_message(&text),
+    };
+}
+
+/// Tells the page what panicked before the worker dies, so the page can say it.
+fn report_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        send(&Reply::Error {
+            message: format!("the pipeline worker failed: {info}"),
+        });
+        previous(info);
+    }));
 }
 
 /// The stores and the lakehouse over them.
@@ -68,8 +105,8 @@ async fn handle(
     request: Request,
     file: Option<web_sys::File>,
     cancel: &Cell<bool>,
-) -> Result<Reply, String> {
-    match request {
+) -> Result<Answer, String> {
+    let reply = match request {
         Request::LandFile { name, entity } => {
             let file = file.ok_or_else(|| format!("{name}: the file did not arrive"))?;
             let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
@@ -216,11 +253,70 @@ async fn handle(
         Request::Cancel => Ok(Reply::Error {
             message: "a cancel was queued instead of acted on".to_owned(),
         }),
-    }
+        Request::Explore { table, version } => Ok(Reply::Table {
+            view: explorer::view(state.storage.clone(), &table, version)
+                .await
+                .map_err(|err| err.to_string())?,
+        }),
+        Request::Rows {
+            table,
+            version,
+            offset,
+            limit,
+        } => Ok(Reply::Rows {
+            window: explorer::rows(state.storage.clone(), &table, Some(version), offset, limit)
+                .await
+                .map_err(|err| err.to_string())?,
+        }),
+        Request::Commit { table, version } => Ok(Reply::Commit {
+            json: explorer::commit_json(state.storage.clone(), &table, version)
+                .await
+                .map_err(|err| err.to_string())?,
+            table,
+            version,
+        }),
+        Request::Checkpoints { stream } => {
+            let checkpoint = state.checkpoint.as_ref();
+            let streams = explorer::streams(checkpoint)
+                .await
+                .map_err(|err| err.to_string())?;
+            let entries = match &stream {
+                Some(stream) => explorer::checkpoint_entries(checkpoint, &format!("{stream}/"))
+                    .await
+                    .map_err(|err| err.to_string())?,
+                None => Vec::new(),
+            };
+            Ok(Reply::Checkpoints {
+                streams,
+                stream,
+                entries,
+            })
+        }
+        Request::Export {
+            table,
+            version,
+            format,
+        } => {
+            let bytes = warehouse::export(state.storage.clone(), &table, Some(version), format)
+                .await
+                .map_err(|err| err.to_string())?;
+            let file_name = format!(
+                "{}_v{version}.{}",
+                table.replace('/', "_"),
+                format.extension()
+            );
+            return Ok(Answer {
+                reply: Reply::Export { file_name },
+                file: Some(bytes),
+            });
+        }
+    };
+    reply.map(Answer::from)
 }
 
 /// Starts answering the page's messages.
 pub fn start() {
+    report_panics();
     let cancel = Rc::new(Cell::new(false));
     let (queue, mut requests) = mpsc::unbounded::<(Request, Option<web_sys::File>)>();
     let on_message = {
@@ -264,8 +360,8 @@ pub fn start() {
         while let Some((request, file)) = requests.next().await {
             let reply = handle(&state, request, file, &cancel)
                 .await
-                .unwrap_or_else(|message| Reply::Error { message });
-            send(&reply);
+                .unwrap_or_else(|message| Reply::Error { message }.into());
+            answer(&reply);
         }
     });
 }

@@ -373,7 +373,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 silver_pipelines(&cli.project).await?,
                 project,
             );
-            let stages = [Stage::Bronze, Stage::Silver, Stage::Gold];
+            let stages = Stage::ALL;
             let report = lakehouse
                 .run(&stages, &mut |progress| {
                     if progress.stage != Stage::Gold {

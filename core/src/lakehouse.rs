@@ -28,6 +28,11 @@ pub enum Stage {
     Gold,
 }
 
+impl Stage {
+    /// Every stage, in pipeline order: Run all.
+    pub const ALL: [Stage; 3] = [Stage::Bronze, Stage::Silver, Stage::Gold];
+}
+
 /// Where a run is: the stage, the step just finished (an entity or a node) and how far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
@@ -331,7 +336,7 @@ mod tests {
             .expect("runtime")
             .block_on(async {
                 let (storage, lakehouse) = lakehouse();
-                let all = [Stage::Bronze, Stage::Silver, Stage::Gold];
+                let all = Stage::ALL;
                 for batch in 1..=2 {
                     land(&storage, batch).await;
                     let mut seen = Vec::new();
@@ -386,7 +391,7 @@ mod tests {
             .block_on(async {
                 let (storage, lakehouse) = lakehouse();
                 land(&storage, 1).await;
-                let all = [Stage::Bronze, Stage::Silver, Stage::Gold];
+                let all = Stage::ALL;
                 let report = lakehouse
                     .run(&all, &mut |progress| {
                         if progress.stage == Stage::Silver && progress.done == 2 {

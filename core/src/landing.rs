@@ -5,6 +5,7 @@
 //! `batch_001/trips.csv` and `batch_002/trips.csv` stay two files.
 
 use bytes::Bytes;
+use parquet::file::metadata::ParquetMetaDataReader;
 
 use crate::storage::{Storage, StorageError};
 use crate::warehouse::LANDING;
@@ -42,6 +43,9 @@ pub enum LandingError {
     /// No valid entity name could be taken from the file name, or the given one is invalid.
     #[error("{file}: {entity:?} is not a valid entity name (lowercase letters, digits and '_')")]
     InvalidEntity { file: String, entity: String },
+    /// A Parquet file whose footer cannot be read (truncated, or not Parquet at all).
+    #[error("{file}: not a readable Parquet file ({detail})")]
+    UnreadableParquet { file: String, detail: String },
     /// The store refused the write.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -102,10 +106,22 @@ pub async fn land_file(
     data: Bytes,
 ) -> Result<LandOutcome, LandingError> {
     let file_name = relative_path.rsplit('/').next().unwrap_or(relative_path);
-    if FileFormat::from_file_name(file_name).is_none() {
-        return Err(LandingError::UnsupportedFormat {
-            file: relative_path.to_owned(),
-        });
+    match FileFormat::from_file_name(file_name) {
+        None => {
+            return Err(LandingError::UnsupportedFormat {
+                file: relative_path.to_owned(),
+            })
+        }
+        // A truncated upload is refused here, by name, rather than failing its stream.
+        Some(FileFormat::Parquet) => {
+            ParquetMetaDataReader::new()
+                .parse_and_finish(&data)
+                .map_err(|err| LandingError::UnreadableParquet {
+                    file: relative_path.to_owned(),
+                    detail: err.to_string(),
+                })?;
+        }
+        Some(FileFormat::Csv | FileFormat::NdJson) => {}
     }
     let entity = match entity {
         Some(entity) => {
@@ -215,7 +231,26 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(matches!(err, LandingError::InvalidEntity { .. }));
+            // A Parquet file cut short loses its footer.
+            let sample = crate::sample::generate(&crate::sample::bundled_spec()).unwrap();
+            let parquet = sample
+                .files
+                .iter()
+                .find(|file| file.path.ends_with(".parquet"))
+                .expect("the sample has a Parquet file");
+            let cut = parquet.data.slice(..parquet.data.len() / 2);
+            let err = land_file(&store, "drop/trips.parquet", None, cut)
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("drop/trips.parquet: not a readable Parquet file ("),
+                "{err}"
+            );
             assert!(store.list("").await.unwrap().is_empty());
+            land_file(&store, "drop/trips.parquet", None, parquet.data.clone())
+                .await
+                .unwrap();
         });
     }
 }

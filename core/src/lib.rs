@@ -29,6 +29,8 @@
 //!   `source`, the DAG and dbt's selection syntax, view, table, ephemeral and
 //!   incremental materializations as Delta tables `gold/<model>`, data tests and dbt's
 //!   artifacts.
+//! - [`explorer`]: what a user looks at: a table's schema, history and rows at any
+//!   version, a commit's actions, a stream's checkpoint.
 //! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
 //!   cancellation, the board of every table), for the CLI and the playground.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
@@ -40,6 +42,7 @@ pub mod bronze;
 pub mod checkpoint;
 pub mod delta;
 pub mod engine;
+pub mod explorer;
 pub mod lakehouse;
 pub mod landing;
 pub mod models;

@@ -34,12 +34,23 @@ pub async fn list_tables(storage: &dyn Storage) -> StorageResult<Vec<String>> {
 }
 
 /// A file format tables are exported to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// Snappy Parquet, with the table's types.
     Parquet,
     /// CSV with a header; timestamps in RFC 3339.
     Csv,
+}
+
+impl ExportFormat {
+    /// The file name extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Parquet => "parquet",
+            ExportFormat::Csv => "csv",
+        }
+    }
 }
 
 impl std::str::FromStr for ExportFormat {

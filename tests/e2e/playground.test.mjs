@@ -2,7 +2,9 @@
 // read the board. Headless Chromium against the built app.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchChromium, screenshot } from './support.mjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveDist, launchChromium, screenshot, root } from './support.mjs';
 
 let server;
 let browser;
@@ -19,60 +21,136 @@ after(async () => {
 
 const card = (page, table) => page.getByTestId(`card-${table}`);
 
-test('a sample batch runs through Bronze, Silver and Gold in the worker', async () => {
-  const context = await browser.newContext();
+/** Every table's row count after each sample batch, from sample_data/README.md. */
+async function readmeCounts() {
+  const readme = await readFile(join(root, 'sample_data', 'README.md'), 'utf8');
+  const counts = new Map();
+  for (const line of readme.split('\n')) {
+    const match = line.match(/^\| `((?:bronze|silver|gold)\/\w+)` \|((?: *\d+ *\|){4})$/);
+    if (match) counts.set(match[1], match[2].split('|').filter((n) => n.trim()).map(Number));
+  }
+  assert.ok(counts.size >= 20, 'the README lists the tables');
+  return counts;
+}
+
+/** Asserts every table of the README has the count it gives after `batch` on the board. */
+async function assertBoard(page, counts, batch) {
+  for (const [table, after] of counts) {
+    const text = await card(page, table).innerText();
+    assert.match(text, new RegExp(`^${after[batch - 1]} rows$`, 'm'), `${table} after batch ${batch}: ${text}`);
+  }
+}
+
+test('the newcomer walk: two batches, time travel, reload and reset', async () => {
+  const counts = await readmeCounts();
+  const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
   const requests = [];
   page.on('request', (request) => requests.push(request.url()));
 
+  // 1. Open the app.
   await page.goto(server.origin + '/');
   await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  await screenshot(page, 'walk-1-open');
+
+  // 2. Load batch 1 and run all.
   await page.getByRole('button', { name: 'Load sample batch 1' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
   await page.getByTestId('waiting').getByText('landing/trips/batch_001/trips.parquet').waitFor();
   await page.getByRole('button', { name: 'Run all' }).click();
-  // The page answers while the worker runs.
   await page.getByRole('button', { name: 'Cancel' }).waitFor({ state: 'visible' });
   await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
-  await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
-
+  await card(page, 'gold/agg_driver_utilisation').waitFor({ timeout: 60_000 });
   await page.getByTestId('waiting').getByText('Nothing new').waitFor();
-  assert.match(await card(page, 'bronze/trips').innerText(), /1999 rows/);
-  assert.match(await card(page, 'silver/trips').innerText(), /1999 rows/);
-  assert.match(await card(page, 'gold/fact_trips').innerText(), /1999 rows/);
-  assert.match(await card(page, 'gold/dim_customer').innerText(), /500 rows/);
+  await screenshot(page, 'walk-2-batch-1');
+
+  // 3. The board's counts are the README's.
+  await assertBoard(page, counts, 1);
   assert.match(
     await page.getByTestId('run-summary').innerText(),
-    /tests: \d+ passed, 0 warned, 0 failed/,
+    /^6 files, 4679 rows \(0 malformed\); 0 rows quarantined; tests: \d+ passed, 0 warned, 0 failed$/,
   );
-  await screenshot(page, 'playground-batch-1');
 
-  // Batch 2: what changed is highlighted, what did not is not.
+  // 4. Load batch 2 and run.
   await page.getByRole('button', { name: 'Load sample batch 2' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Run all' }).click();
   await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
   await page.locator('[data-testid="card-silver/trips"].changed').waitFor({ timeout: 60_000 });
-  assert.match(await card(page, 'silver/trips').innerText(), /2663 rows/);
-  assert.match(await card(page, 'silver/trips').innerText(), /\+664 ~1 −0/);
-  assert.match(await card(page, 'gold/dim_customer').innerText(), /516 rows/);
-  assert.equal(await page.locator('[data-testid="card-silver/locations"].changed').count(), 0);
-  await screenshot(page, 'playground-batch-2');
+  await screenshot(page, 'walk-4-batch-2');
 
-  // A reload shows the same state: it lives in OPFS and IndexedDB.
+  // 5. The updated counts, and what changed is highlighted.
+  await assertBoard(page, counts, 2);
+  assert.match(await card(page, 'silver/trips').innerText(), /\+664 ~1 −0/);
+  assert.match(await page.getByTestId('run-summary').innerText(), /\(1 malformed\); 3 rows quarantined/);
+  for (const table of ['bronze/trips', 'silver/customers', 'gold/dim_customer', 'gold/fact_trips']) {
+    assert.equal(await page.locator(`[data-testid="card-${table}"].changed`).count(), 1, `${table} is highlighted`);
+  }
+  assert.equal(await page.locator('[data-testid="card-silver/locations"].changed').count(), 0);
+
+  // 6. Open dim_customer and travel to version 1.
+  await page.getByRole('button', { name: 'Explore gold/dim_customer' }).click();
+  const summary = page.getByTestId('explorer-summary');
+  await summary.getByText(`${counts.get('gold/dim_customer')[1]} rows`).waitFor({ timeout: 60_000 });
+  const latest = await summary.innerText();
+  assert.match(latest, /^version (\d+) of \1 · /);
+  await page.getByRole('grid').getByRole('row').nth(1).getByRole('gridcell').first().waitFor();
+  await page.getByRole('combobox', { name: 'Version' }).selectOption('1');
+  await summary.getByText(/^version 1 of /).waitFor({ timeout: 60_000 });
+  assert.match(await summary.innerText(), new RegExp(` ${counts.get('gold/dim_customer')[0]} rows `));
+  const grid = page.getByRole('grid', { name: 'Rows of gold/dim_customer at version 1' });
+  await grid.getByRole('row').nth(1).getByRole('gridcell').first().filter({ hasNotText: '…' }).waitFor();
+  assert.equal(await grid.getAttribute('aria-rowcount'), String(counts.get('gold/dim_customer')[0] + 1));
+  await screenshot(page, 'walk-6-time-travel');
+  // Far down the grid, the rows there are fetched.
+  await grid.evaluate((element) => { element.scrollTop = element.scrollHeight; });
+  await grid.getByRole('rowheader', { name: String(counts.get('gold/dim_customer')[0]), exact: true }).waitFor();
+  // Version 1 as CSV: a header and one line per row.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download CSV' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'gold_dim_customer_v1.csv');
+  const csv = await readFile(await download.path(), 'utf8');
+  assert.equal(csv.trimEnd().split('\n').length, counts.get('gold/dim_customer')[0] + 1);
+  assert.match(csv.split('\n')[0], /customer_id/);
+  // The schema, the history and a commit's actions.
+  await page.getByRole('tab', { name: 'Schema' }).click();
+  await page.getByTestId('schema').getByRole('cell', { name: 'customer_id', exact: true }).waitFor();
+  await page.getByRole('tab', { name: 'History' }).click();
+  await page.getByRole('button', { name: 'Actions of v1' }).click();
+  const actions = JSON.parse(await page.getByTestId('commit-json').innerText());
+  const add = actions.find((action) => action.add)?.add;
+  assert.equal(add.stats.numRecords, counts.get('gold/dim_customer')[0]);
+  assert.ok(actions.some((action) => action.commitInfo), 'the commit has its commitInfo');
+  await screenshot(page, 'walk-6-history');
+  // The inspector: Bronze's checkpoint for trips holds two batches.
+  await page.getByRole('button', { name: /^bronze\/trips \(\d+ keys\)$/ }).click();
+  const entries = page.getByTestId('checkpoint-entries');
+  await entries.getByText('bronze/trips/offsets/00000000000000000001').waitFor({ timeout: 60_000 });
+  await entries.getByText('bronze/trips/commits/00000000000000000001').waitFor();
+  await entries.getByText('bronze/trips/seen/landing/trips/batch_002/trips.csv').waitFor();
+  await screenshot(page, 'walk-6-inspector');
+
+  // 7. A reload shows the same state: it lives in OPFS and IndexedDB.
   await page.reload();
   await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
-  assert.match(await card(page, 'gold/fact_trips').innerText(), /2663 rows/);
+  await assertBoard(page, counts, 2);
+  await screenshot(page, 'walk-7-reload');
 
-  // Reset, after a confirmation.
+  // 8. Reset, after a confirmation.
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Reset' }).click();
   await card(page, 'gold/fact_trips').waitFor({ state: 'detached', timeout: 60_000 });
+  await page.getByText('No stream has run yet.').waitFor();
+  await screenshot(page, 'walk-8-reset');
 
   assert.deepEqual(errors, []);
-  const foreign = requests.filter((url) => !url.startsWith(server.origin + '/'));
+  const foreign = requests.filter(
+    (url) => !url.startsWith(server.origin + '/') && !url.startsWith(`blob:${server.origin}/`),
+  );
   assert.deepEqual(foreign, [], 'the app requests nothing beyond its own origin');
   await context.close();
 });
@@ -85,7 +163,7 @@ test('generated trips go through the stages one button at a time', async () => {
   await page.goto(server.origin + '/');
   await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
 
-  await page.getByLabel('Trips').fill('200');
+  await page.getByLabel('Trips to generate').fill('200');
   await page.getByRole('button', { name: 'Generate trips' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
 
@@ -104,7 +182,7 @@ test('generated trips go through the stages one button at a time', async () => {
   assert.match(await card(page, 'gold/fact_trips').innerText(), /\d+ rows/);
   await screenshot(page, 'playground-generated');
 
-  await page.getByLabel('Trips').fill('many');
+  await page.getByLabel('Trips to generate').fill('many');
   await page.getByRole('button', { name: 'Generate trips' }).click();
   assert.match(await page.getByRole('alert').innerText(), /"many" is not a number of trips/);
   assert.deepEqual(errors, []);
@@ -161,6 +239,107 @@ test('watch mode runs the pipeline when a file lands, as the entity the user pic
   await card(page, 'silver/locations').waitFor({ timeout: 60_000 });
   assert.match(await card(page, 'bronze/locations').innerText(), /1 rows/);
   assert.match(await card(page, 'silver/locations').innerText(), /1 rows/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a truncated Parquet file is refused by name, and the app keeps working', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+
+  const parquet = await readFile(join(root, 'sample_data', 'batch_001', 'trips.parquet'));
+  await page.getByLabel('Files to land').setInputFiles({
+    name: 'trips.parquet',
+    mimeType: 'application/octet-stream',
+    buffer: parquet.subarray(0, parquet.length - 100),
+  });
+  await page.getByRole('alert').getByText(/dropped\/trips\.parquet: not a readable Parquet file/).waitFor({ timeout: 60_000 });
+  await page.getByTestId('waiting').getByText('Nothing new').waitFor();
+
+  // The whole file lands and goes through Bronze.
+  await page.getByLabel('Files to land').setInputFiles({
+    name: 'trips.parquet',
+    mimeType: 'application/octet-stream',
+    buffer: parquet,
+  });
+  await page.getByTestId('run-status').getByText('Landed 1 file.').waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByRole('alert').count(), 0, 'the message goes with the next action');
+  await page.getByRole('button', { name: 'Ingest (Bronze)' }).click();
+  await card(page, 'bronze/trips').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'bronze/trips').innerText(), /1999 rows/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a worker that dies is restarted, and nothing committed is lost', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Load sample batch 1' }).click();
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Ingest (Bronze)' }).click();
+  await card(page, 'bronze/trips').waitFor({ timeout: 120_000 });
+
+  // An uncaught error inside the worker kills it, as a panic in core would.
+  const worker = page.workers().find((w) => w.url().includes('medallion-worker'));
+  assert.ok(worker, 'the pipeline worker runs');
+  await worker.evaluate(() => setTimeout(() => { throw new Error('injected failure'); }, 0));
+  const alert = page.getByRole('alert');
+  await alert.getByText(/injected failure/).waitFor({ timeout: 60_000 });
+  assert.match(await alert.innerText(), /has been restarted; every committed table and checkpoint is kept/);
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+
+  // The new worker sees what the old one committed, and carries on from it.
+  assert.match(await card(page, 'bronze/trips').innerText(), /1999 rows/);
+  await page.getByRole('button', { name: 'Run all' }).click();
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
+  await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
+  assert.match(await card(page, 'bronze/trips').innerText(), /1999 rows/);
+  assert.match(await card(page, 'gold/fact_trips').innerText(), /1999 rows/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the page answers during a long run, and a cancelled run leaves a consistent warehouse', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  await page.getByLabel('Trips to generate').fill('30000');
+  await page.getByRole('button', { name: 'Generate trips' }).click();
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 120_000 });
+
+  await page.getByRole('button', { name: 'Run all' }).click();
+  const status = page.getByTestId('run-status');
+  await status.getByText(/^Bronze: /).waitFor({ timeout: 120_000 });
+  // While the worker runs, the page takes typing and clicks.
+  await page.getByLabel('Land as entity').fill('trips');
+  assert.equal(await page.getByLabel('Land as entity').inputValue(), 'trips');
+  await page.getByLabel('Watch: run all when files land').check();
+  assert.ok(await page.getByLabel('Watch: run all when files land').isChecked());
+  await page.getByLabel('Watch: run all when files land').uncheck();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  assert.doesNotMatch(await status.innerText(), /Run finished\./, 'the run was still going');
+  await status.getByText('Run cancelled.').waitFor({ timeout: 240_000 });
+  await screenshot(page, 'long-run-cancelled');
+
+  // What was committed before the cancel is whole: the next run finishes the job.
+  await page.getByRole('button', { name: 'Run all' }).click();
+  await status.getByText('Run finished.').waitFor({ timeout: 600_000 });
+  await card(page, 'gold/fact_trips').waitFor({ timeout: 60_000 });
+  const rows = async (table) => Number((await card(page, table).innerText()).match(/(\d+) rows/)[1]);
+  assert.equal(await rows('gold/fact_trips'), await rows('silver/trips'));
+  assert.equal(await rows('gold/fact_payments'), await rows('silver/payments'));
+  assert.match(await page.getByTestId('run-summary').innerText(), /, 0 failed$/);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -41,3 +41,46 @@ test('the page names the product and finds OPFS, IndexedDB and DataFusion', asyn
   await screenshot(page, 'shell');
   await context.close();
 });
+
+test('every control has a name and the keyboard reaches and works them', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+
+  // Every control a user can reach has an accessible name.
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('button, input, select, [role="grid"], [tabindex]')]
+      .filter((element) => {
+        const name = element.getAttribute('aria-label') || element.labels?.[0]?.textContent || element.textContent;
+        return !name || !name.trim();
+      })
+      .map((element) => element.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, []);
+
+  // Tab moves through the controls in page order.
+  const reached = [];
+  for (let step = 0; step < 20; step += 1) {
+    await page.keyboard.press('Tab');
+    reached.push(
+      await page.evaluate(() => {
+        const element = document.activeElement;
+        return element.getAttribute('aria-label') || element.labels?.[0]?.textContent.trim() || element.textContent.trim();
+      }),
+    );
+  }
+  const first = reached.indexOf('Load sample batch 1');
+  assert.ok(first >= 0, `Tab reaches the first control: ${reached}`);
+  for (const name of ['Files to land', 'Generate trips', 'Run all', 'Reset']) {
+    assert.ok(reached.indexOf(name) > first, `Tab reaches ${name} after it: ${reached}`);
+  }
+
+  // Enter on a focused button works it.
+  while (await page.evaluate(() => document.activeElement.textContent.trim()) !== 'Load sample batch 1') {
+    await page.keyboard.press('Shift+Tab');
+  }
+  await page.keyboard.press('Enter');
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+  await context.close();
+});

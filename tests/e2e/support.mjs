@@ -4,7 +4,8 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const root = resolve(import.meta.dirname, '..', '..');
+/** The repository's root. */
+export const root = resolve(import.meta.dirname, '..', '..');
 export const artifacts = join(root, 'test-artifacts');
 
 const types = {
@@ -17,9 +18,8 @@ const types = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serves dist/ on a free loopback port, as any static host would. */
-export async function serveDist() {
-  const dist = join(root, 'dist');
+/** Serves a built app (dist/ by default) on a free loopback port, as any static host would. */
+export async function serveDist(dist = join(root, 'dist')) {
   const server = createServer(async (request, response) => {
     const url = new URL(request.url, 'http://localhost');
     let path = normalize(decodeURIComponent(url.pathname));

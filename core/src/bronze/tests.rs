@@ -378,9 +378,11 @@ fn binary_or_truncated_files_are_refused_by_name() {
         "x.parquet: not a Parquet file, or a truncated one (no PAR1 magic at both ends)"
     );
     assert!(error_of("x.parquet", b"a,b\n1,2\n").starts_with("x.parquet: not a Parquet file"));
-    // Through ingest the error names the landing path, and nothing is committed.
+    // Landing refuses it; put there by another writer, ingest names the landing path,
+    // and nothing is committed.
     let (storage, checkpoint) = stores();
-    land(&storage, "trips.parquet", truncated);
+    let path = "landing/trips/trips.parquet";
+    block_on(storage.put(path, Bytes::copy_from_slice(truncated))).expect("put");
     let bronze = Bronze::new(storage.clone(), checkpoint);
     let err = block_on(bronze.ingest_all(&BronzeOptions::default())).expect_err("refused");
     assert!(

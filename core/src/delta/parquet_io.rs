@@ -85,12 +85,14 @@ impl AsyncFileReader for StorageFileReader {
 
 /// Reads a data file and aligns it to `schema`: only the file's columns that `schema`
 /// names are decoded, columns the file lacks (added to the table after it was written)
-/// are null, and every column is cast to the table's type.
+/// are null, and every column is cast to the table's type. With `window`, only those
+/// rows of the file are decoded (row groups outside it are not even fetched).
 pub async fn read(
     storage: Arc<dyn Storage>,
     path: &str,
     size: u64,
     schema: &SchemaRef,
+    window: Option<Range<usize>>,
 ) -> Result<Vec<RecordBatch>, DeltaError> {
     let parquet_error = |err: ParquetError| match err {
         ParquetError::External(inner) => match inner.downcast::<crate::storage::StorageError>() {
@@ -123,11 +125,13 @@ pub async fn read(
         .map(|(index, _)| index)
         .collect();
     let projection = ProjectionMask::roots(builder.parquet_schema(), wanted);
-    let stream = builder
-        .with_projection(projection)
-        .with_batch_size(8192)
-        .build()
-        .map_err(parquet_error)?;
+    let mut builder = builder.with_projection(projection).with_batch_size(8192);
+    if let Some(window) = window {
+        builder = builder
+            .with_offset(window.start)
+            .with_limit(window.end.saturating_sub(window.start));
+    }
+    let stream = builder.build().map_err(parquet_error)?;
     let batches: Vec<RecordBatch> = stream.try_collect().await.map_err(parquet_error)?;
     batches
         .iter()

@@ -1,6 +1,7 @@
 //! [`DeltaTable`]: every operation on one table, each one commit.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{make_comparator, Array, ArrayRef, BooleanArray, UInt32Array};
@@ -478,8 +479,74 @@ impl DeltaTable {
         add: &Add,
         schema: &SchemaRef,
     ) -> DeltaResult<RecordBatch> {
+        self.read_file_window(snapshot, add, schema, None).await
+    }
+
+    /// Rows `offset..offset + limit` of `snapshot`, counting through its data files in
+    /// log order: the files before the window are skipped by their statistics, and
+    /// only the row groups of the window are decoded. A file without a row count in
+    /// its statistics is read to count it.
+    pub async fn read_rows(
+        &self,
+        snapshot: &Snapshot,
+        offset: usize,
+        limit: usize,
+    ) -> DeltaResult<RecordBatch> {
+        let schema = snapshot.schema.clone();
+        let end = offset.saturating_add(limit);
+        let mut start_of_file = 0usize;
+        let mut parts = Vec::new();
+        for add in &snapshot.files {
+            if start_of_file >= end {
+                break;
+            }
+            let counted = add
+                .stats
+                .as_deref()
+                .and_then(FileStats::parse)
+                .map(|stats| stats.num_records.max(0) as usize);
+            let rows = match counted {
+                Some(rows) => rows,
+                None => self.read_file(snapshot, add).await?.num_rows(),
+            };
+            let file_end = start_of_file + rows;
+            if file_end > offset {
+                let window =
+                    offset.saturating_sub(start_of_file)..end.min(file_end) - start_of_file;
+                parts.push(
+                    self.read_file_window(snapshot, add, &schema, Some(window))
+                        .await?,
+                );
+            }
+            start_of_file = file_end;
+        }
+        concat_batches(&schema, &parts).map_err(|err| self.schema_error(err.to_string()))
+    }
+
+    /// The actions of the commit at `version`, as the log holds them.
+    pub async fn commit_actions(&self, version: i64) -> DeltaResult<Vec<Action>> {
+        let listing = LogListing::read(self.storage.as_ref(), &self.root).await?;
+        let object = listing
+            .commits
+            .get(&version)
+            .ok_or_else(|| DeltaError::MissingCommit {
+                table: self.root.clone(),
+                version,
+            })?;
+        read_commit(self.storage.as_ref(), &self.root, version, &object.path).await
+    }
+
+    /// Reads rows `window` of one data file (all rows with `None`), shaped to `schema`.
+    async fn read_file_window(
+        &self,
+        snapshot: &Snapshot,
+        add: &Add,
+        schema: &SchemaRef,
+        window: Option<Range<usize>>,
+    ) -> DeltaResult<RecordBatch> {
         let path = self.file_path(&add.path);
-        let batches = parquet_io::read(self.storage.clone(), &path, add.size as u64, schema).await;
+        let batches =
+            parquet_io::read(self.storage.clone(), &path, add.size as u64, schema, window).await;
         let batches = match batches {
             Err(DeltaError::Storage(StorageError::NotFound { .. })) => {
                 return Err(DeltaError::Storage(StorageError::NotFound { path }))
