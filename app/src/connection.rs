@@ -15,7 +15,7 @@ use crate::protocol::{Reply, Request};
 const WORKER_SCRIPT: &str = "./medallion-worker_loader.js";
 
 /// What the connection tells the page.
-pub enum Event {
+pub enum WorkerEvent {
     /// The worker replied; a file's bytes may travel beside the reply.
     Reply(Reply, Option<Vec<u8>>),
     /// The worker died (a panic, an uncaught error) and a new one is starting: why.
@@ -37,15 +37,15 @@ impl Connection {
     }
 
     /// Starts the worker and hands every reply to `receive`. If the worker dies after
-    /// it has spoken, the page is told ([`Event::Restarted`]) and a new worker starts:
+    /// it has spoken, the page is told ([`WorkerEvent::Restarted`]) and a new worker starts:
     /// the stores keep everything committed. One that dies before (its script missing,
     /// say) is reported and not restarted, so a broken worker cannot restart forever.
-    pub fn start(self, receive: impl Fn(Event) + Copy + 'static) {
+    pub fn start(self, receive: impl Fn(WorkerEvent) + Copy + 'static) {
         let worker = match Worker::new(WORKER_SCRIPT) {
             Ok(worker) => worker,
             Err(err) => {
                 let message = format!("the pipeline worker cannot start: {err:?}");
-                receive(Event::Reply(Reply::Error { message }, None));
+                receive(WorkerEvent::Reply(Reply::Error { message }, None));
                 return;
             }
         };
@@ -71,24 +71,31 @@ impl Connection {
                     serde_json::from_str::<Reply>(&text).unwrap_or_else(|err| Reply::Error {
                         message: format!("unreadable reply from the worker ({err}): {text}"),
                     });
-                receive(Event::Reply(reply, file));
+                receive(WorkerEvent::Reply(reply, file));
             }
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             event.prevent_default();
+            // An uncaught error comes as an ErrorEvent; a script that fails to load as
+            // a plain Event.
+            let reason = event
+                .dyn_ref::<ErrorEvent>()
+                .map(ErrorEvent::message)
+                .filter(|message| !message.is_empty())
+                .unwrap_or_else(|| "its script did not load".to_owned());
             self.worker.update_value(|worker| {
                 if let Some(worker) = worker.take() {
                     worker.terminate();
                 }
             });
             if spoke.get() {
-                receive(Event::Restarted(event.message()));
+                receive(WorkerEvent::Restarted(reason));
                 self.start(receive);
             } else {
-                let message = format!("the pipeline worker cannot start: {}", event.message());
-                receive(Event::Reply(Reply::Error { message }, None));
+                let message = format!("the pipeline worker cannot start: {reason}");
+                receive(WorkerEvent::Reply(Reply::Error { message }, None));
             }
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));

@@ -23,7 +23,6 @@ pub const WAREHOUSE_NAME: &str = "medallion";
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let status = LocalResource::new(probe);
     view! {
         <header class="masthead">
             <h1>"Medallion Playground"</h1>
@@ -34,34 +33,6 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <playground::Playground />
-            <section class="panel" aria-labelledby="environment-heading">
-                <h2 id="environment-heading">"Environment"</h2>
-                <Suspense fallback=|| view! { <p role="status">"Checking browser storage…"</p> }>
-                    {move || status.get().map(|status| view! { <StatusList status /> })}
-                </Suspense>
-            </section>
         </main>
-    }
-}
-
-#[component]
-fn StatusList(status: EnvironmentStatus) -> impl IntoView {
-    let rows = [status.storage, status.checkpoints, status.engine];
-    view! {
-        <ul class="status-list" data-testid="status">
-            {rows
-                .into_iter()
-                .map(|row| {
-                    let class = if row.available { "status ok" } else { "status down" };
-                    view! {
-                        <li class=class>
-                            <span class="status-name">{row.name}</span>
-                            ": "
-                            <span class="status-detail">{row.detail}</span>
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
     }
 }

@@ -9,10 +9,11 @@ use medallion_core::landing::FileFormat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::connection::{Connection, Event};
+use crate::connection::{Connection, WorkerEvent};
 use crate::explorer::{Explorer, ExplorerState};
 use crate::inspector::{Inspector, InspectorState};
 use crate::protocol::{Reply, Request, RunSummary};
+use crate::status::EnvironmentStatus;
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
 fn send_file(
@@ -72,6 +73,8 @@ struct Ui {
     changed: RwSignal<BTreeSet<String>>,
     explorer: ExplorerState,
     inspector: InspectorState,
+    /// What the worker found of OPFS, IndexedDB and the SQL engine.
+    environment: RwSignal<Option<EnvironmentStatus>>,
 }
 
 impl Ui {
@@ -83,10 +86,10 @@ impl Ui {
     }
 
     /// Applies what the connection tells to the page.
-    fn on_event(self, event: Event) {
+    fn on_event(self, event: WorkerEvent) {
         match event {
-            Event::Reply(reply, file) => self.receive(reply, file),
-            Event::Restarted(reason) => {
+            WorkerEvent::Reply(reply, file) => self.receive(reply, file),
+            WorkerEvent::Restarted(reason) => {
                 // A panic's own message may have arrived just before: keep it.
                 let notice = format!(
                     "The pipeline worker stopped ({reason}) and has been restarted; every \
@@ -186,7 +189,9 @@ impl Ui {
                     self.inspector.refresh(connection);
                 }
                 self.cards.set(new);
+                connection.post(&Request::Environment);
             }
+            Reply::Environment { status } => self.environment.set(Some(status)),
             Reply::Table { view } => self.explorer.show(view),
             Reply::Rows { window } => self.explorer.receive_rows(window),
             Reply::Commit {
@@ -263,6 +268,7 @@ pub fn Playground() -> impl IntoView {
         changed: RwSignal::new(BTreeSet::new()),
         explorer: ExplorerState::new(),
         inspector: InspectorState::new(),
+        environment: RwSignal::new(None),
     };
     let connection = ui.connection;
     connection.start(move |event| ui.on_event(event));
@@ -488,6 +494,35 @@ pub fn Playground() -> impl IntoView {
         </section>
         <Explorer state=ui.explorer connection />
         <Inspector state=ui.inspector connection />
+        <section class="panel" aria-labelledby="environment-heading">
+            <h2 id="environment-heading">"Environment"</h2>
+            {move || match ui.environment.get() {
+                None => view! { <p role="status">"Checking browser storage…"</p> }.into_any(),
+                Some(status) => view! { <StatusList status /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn StatusList(status: EnvironmentStatus) -> impl IntoView {
+    let rows = [status.storage, status.checkpoints, status.engine];
+    view! {
+        <ul class="status-list" data-testid="status">
+            {rows
+                .into_iter()
+                .map(|row| {
+                    let class = if row.available { "status ok" } else { "status down" };
+                    view! {
+                        <li class=class>
+                            <span class="status-name">{row.name}</span>
+                            ": "
+                            <span class="status-detail">{row.detail}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 

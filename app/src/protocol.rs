@@ -5,6 +5,8 @@ use medallion_core::lakehouse::{Progress, Stage, TableCard};
 use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
 
+use crate::status::EnvironmentStatus;
+
 /// What the page asks the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -42,6 +44,8 @@ pub enum Request {
     Commit { table: String, version: i64 },
     /// Send the checkpoint's streams, and the entries of `stream` if given.
     Checkpoints { stream: Option<String> },
+    /// Probe OPFS, IndexedDB and the SQL engine.
+    Environment,
     /// Export `table` at `version` as a file; its bytes travel beside the reply.
     Export {
         table: String,
@@ -82,6 +86,8 @@ pub enum Reply {
         stream: Option<String>,
         entries: Vec<CheckpointEntry>,
     },
+    /// What the browser offers the worker.
+    Environment { status: EnvironmentStatus },
     /// An exported file, to save as `file_name`; its bytes travel beside this message.
     Export { file_name: String },
     /// Something failed; the worker keeps working.

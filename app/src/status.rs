@@ -1,16 +1,19 @@
-//! What the browser offers: OPFS, IndexedDB and the SQL engine, each probed for real.
+//! What the browser offers: OPFS, IndexedDB and the SQL engine, each probed for real
+//! inside the pipeline worker, where they run (so the page itself carries no engine).
 
 use medallion_core::browser::{opfs_available, IndexedDbCheckpointStore, OpfsStorage};
 use medallion_core::checkpoint::CheckpointStore;
 use medallion_core::{engine, warehouse};
 
+use serde::{Deserialize, Serialize};
+
 use crate::WAREHOUSE_NAME;
 
 /// One line of the environment panel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreStatus {
     /// What is probed: "OPFS", "IndexedDB", "SQL engine".
-    pub name: &'static str,
+    pub name: String,
     /// Whether it works here.
     pub available: bool,
     /// What a user should know: "available, 0 tables", or the error.
@@ -18,7 +21,7 @@ pub struct StoreStatus {
 }
 
 /// The three probes together.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentStatus {
     /// Table storage (OPFS).
     pub storage: StoreStatus,
@@ -33,7 +36,7 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 }
 
 async fn probe_storage() -> StoreStatus {
-    let name = "OPFS";
+    let name = "OPFS".to_owned();
     if !opfs_available().await {
         return StoreStatus {
             name,
@@ -60,7 +63,7 @@ async fn probe_storage() -> StoreStatus {
 }
 
 async fn probe_checkpoints() -> StoreStatus {
-    let name = "IndexedDB";
+    let name = "IndexedDB".to_owned();
     let streams = match IndexedDbCheckpointStore::open(WAREHOUSE_NAME).await {
         Ok(store) => store.scan("").await,
         Err(err) => Err(err),
@@ -83,7 +86,7 @@ async fn probe_checkpoints() -> StoreStatus {
 }
 
 async fn probe_engine() -> StoreStatus {
-    let name = "SQL engine";
+    let name = "SQL engine".to_owned();
     let session = engine::new_session();
     let result = engine::query(
         &session,

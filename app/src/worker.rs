@@ -253,6 +253,9 @@ async fn handle(
         Request::Cancel => Ok(Reply::Error {
             message: "a cancel was queued instead of acted on".to_owned(),
         }),
+        Request::Environment => Ok(Reply::Environment {
+            status: crate::status::probe().await,
+        }),
         Request::Explore { table, version } => Ok(Reply::Table {
             view: explorer::view(state.storage.clone(), &table, version)
                 .await
@@ -352,6 +355,9 @@ pub fn start() {
             Err(message) => {
                 send(&Reply::Error {
                     message: format!("the browser's storage cannot be opened: {message}"),
+                });
+                send(&Reply::Environment {
+                    status: crate::status::probe().await,
                 });
                 return;
             }
