@@ -10,8 +10,14 @@
 //!
 //! `put_if_absent` checks and moves while holding the Web Lock of that path, so of
 //! two tabs (or two tasks of one tab) racing for a Delta version only one wins.
+//!
+//! Every step into a directory is a round trip, so a store keeps the handles of the
+//! directories it has opened. It never removes a directory (deleting an object leaves
+//! its folder), so they stay valid while the store is open.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -42,6 +48,8 @@ pub async fn opfs_available() -> bool {
 pub struct OpfsStorage {
     name: String,
     root: FileSystemDirectoryHandle,
+    /// Directories opened so far, by their folder path (`gold/fact_trips`).
+    directories: Arc<Mutex<HashMap<String, FileSystemDirectoryHandle>>>,
 }
 
 /// Maps a rejected OPFS promise to the storage error a user can act on.
@@ -96,6 +104,7 @@ impl OpfsStorage {
         Ok(Self {
             name: name.to_owned(),
             root: directory,
+            directories: Arc::default(),
         })
     }
 
@@ -115,11 +124,51 @@ impl OpfsStorage {
             Some((folders, file)) => (Some(folders), file),
             None => (None, path),
         };
-        let mut directory = self.root.clone();
-        for segment in folders.into_iter().flat_map(|folders| folders.split('/')) {
-            directory = child_directory(&directory, segment, create, path).await?;
+        Ok((
+            self.directory(folders.unwrap_or(""), create, path).await?,
+            file,
+        ))
+    }
+
+    fn known_directories(&self) -> MutexGuard<'_, HashMap<String, FileSystemDirectoryHandle>> {
+        // One thread: the lock is never contended, and a poisoned map is still right.
+        self.directories
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The directory at `folder` (`""` is the root), through the handles opened before.
+    async fn directory(
+        &self,
+        folder: &str,
+        create: bool,
+        path: &str,
+    ) -> StorageResult<FileSystemDirectoryHandle> {
+        if folder.is_empty() {
+            return Ok(self.root.clone());
         }
-        Ok((directory, file))
+        if let Some(known) = self.known_directories().get(folder) {
+            return Ok(known.clone());
+        }
+        let mut directory = self.root.clone();
+        let mut walked = String::with_capacity(folder.len());
+        for segment in folder.split('/') {
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(segment);
+            let known = self.known_directories().get(&walked).cloned();
+            directory = match known {
+                Some(known) => known,
+                None => {
+                    let child = child_directory(&directory, segment, create, path).await?;
+                    self.known_directories()
+                        .insert(walked.clone(), child.clone());
+                    child
+                }
+            };
+        }
+        Ok(directory)
     }
 
     async fn file(&self, path: &str) -> StorageResult<File> {
@@ -361,8 +410,16 @@ impl Storage for OpfsStorage {
 
     async fn list(&self, prefix: &str) -> StorageResult<Vec<ObjectMeta>> {
         validate_prefix(prefix)?;
+        // Straight down to the deepest folder the prefix names whole, then walk from
+        // there: every directory entry read costs a round trip.
+        let folder = prefix.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let directory = match self.directory(folder, false, prefix).await {
+            Ok(directory) => directory,
+            Err(StorageError::NotFound { .. }) => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
         let mut out = Vec::new();
-        walk(self.root.clone(), String::new(), prefix, &mut out).await?;
+        walk(directory, folder.to_owned(), prefix, &mut out).await?;
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }

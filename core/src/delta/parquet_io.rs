@@ -45,11 +45,22 @@ pub fn encode(batch: &RecordBatch, file: &str) -> Result<Bytes, DeltaError> {
     Ok(Bytes::from(buffer))
 }
 
-/// A Parquet file in a [`Storage`], read by byte range.
+/// Files up to this size are read whole, once: one store round trip instead of one
+/// for the footer and one per column chunk.
+const READ_WHOLE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Byte ranges closer than this are fetched as one read.
+const COALESCE_GAP_BYTES: u64 = 256 * 1024;
+
+/// A Parquet file in a [`Storage`], read by byte range (a small file whole, once).
 struct StorageFileReader {
     storage: Arc<dyn Storage>,
     path: String,
     size: u64,
+    /// Files up to this size are read whole ([`READ_WHOLE_BYTES`]).
+    read_whole_bytes: u64,
+    /// The whole file, once read.
+    whole: Option<Bytes>,
 }
 
 // SAFETY: see `send_bridge`: wasm32 has one thread, so the `!Send` browser handles
@@ -57,14 +68,98 @@ struct StorageFileReader {
 #[cfg(target_arch = "wasm32")]
 unsafe impl Send for StorageFileReader {}
 
+impl StorageFileReader {
+    fn new(storage: Arc<dyn Storage>, path: &str, size: u64) -> Self {
+        Self {
+            storage,
+            path: path.to_owned(),
+            size,
+            read_whole_bytes: READ_WHOLE_BYTES,
+            whole: None,
+        }
+    }
+
+    /// Each range's bytes: sliced from the whole file if it is small, else read with
+    /// ranges that lie close together merged into one read.
+    async fn read_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> parquet::errors::Result<Vec<Bytes>> {
+        let external = |err: crate::storage::StorageError| ParquetError::External(Box::new(err));
+        let slice =
+            |bytes: &Bytes, offset: u64, range: &Range<u64>| -> parquet::errors::Result<Bytes> {
+                let start = usize::try_from(range.start - offset).unwrap_or(usize::MAX);
+                let end = usize::try_from(range.end - offset).unwrap_or(usize::MAX);
+                if start > end || end > bytes.len() {
+                    return Err(ParquetError::EOF(format!(
+                        "range {range:?} is outside the {} bytes read",
+                        bytes.len()
+                    )));
+                }
+                Ok(bytes.slice(start..end))
+            };
+        if self.size <= self.read_whole_bytes {
+            let whole = match &self.whole {
+                Some(whole) => whole.clone(),
+                None => {
+                    let whole = self.storage.get(&self.path).await.map_err(external)?;
+                    self.whole = Some(whole.clone());
+                    whole
+                }
+            };
+            return ranges.iter().map(|range| slice(&whole, 0, range)).collect();
+        }
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&index| ranges[index].start);
+        let mut out = vec![Bytes::new(); ranges.len()];
+        let mut group: Vec<usize> = Vec::new();
+        let mut group_range = 0..0;
+        for index in order.into_iter().chain(std::iter::once(usize::MAX)) {
+            let next = ranges.get(index);
+            let joins = next.is_some_and(|range| {
+                !group.is_empty() && range.start <= group_range.end + COALESCE_GAP_BYTES
+            });
+            if joins {
+                let range = &ranges[index];
+                group_range.end = group_range.end.max(range.end);
+                group.push(index);
+                continue;
+            }
+            if !group.is_empty() {
+                let bytes = self
+                    .storage
+                    .get_range(&self.path, group_range.clone())
+                    .await
+                    .map_err(external)?;
+                for &member in &group {
+                    out[member] = slice(&bytes, group_range.start, &ranges[member])?;
+                }
+            }
+            match next {
+                Some(range) => {
+                    group = vec![index];
+                    group_range = range.clone();
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl AsyncFileReader for StorageFileReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         boxed_send(async move {
-            self.storage
-                .get_range(&self.path, range)
-                .await
-                .map_err(|err| ParquetError::External(Box::new(err)))
+            let mut bytes = self.read_ranges(vec![range]).await?;
+            Ok(bytes.pop().unwrap_or_default())
         })
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        boxed_send(self.read_ranges(ranges))
     }
 
     fn get_metadata<'a>(
@@ -107,11 +202,7 @@ pub async fn read(
             detail: other.to_string(),
         },
     };
-    let reader = StorageFileReader {
-        storage,
-        path: path.to_owned(),
-        size,
-    };
+    let reader = StorageFileReader::new(storage, path, size);
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(parquet_error)?;
@@ -180,4 +271,62 @@ pub fn align(
             detail: err.to_string(),
         }
     })
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+
+    fn ranges_read(read_whole_bytes: u64, data: &Bytes, ranges: &[Range<u64>]) -> Vec<Bytes> {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        futures::executor::block_on(async {
+            storage.put("t/f.parquet", data.clone()).await.unwrap();
+            let mut reader = StorageFileReader::new(storage, "t/f.parquet", data.len() as u64);
+            reader.read_whole_bytes = read_whole_bytes;
+            reader.read_ranges(ranges.to_vec()).await.unwrap()
+        })
+    }
+
+    #[test]
+    fn ranges_come_back_whole_or_coalesced_in_the_order_asked() {
+        let data = Bytes::from(
+            (0..2_000_000u32)
+                .map(|i| (i % 251) as u8)
+                .collect::<Vec<_>>(),
+        );
+        // Out of order, overlapping, adjacent, far apart, empty.
+        let ranges = [
+            1_900_000..1_900_010,
+            0..4,
+            2..6,
+            6..100,
+            700_000..700_300,
+            1_000..1_000,
+            1_999_990..2_000_000,
+        ];
+        let expected: Vec<Bytes> = ranges
+            .iter()
+            .map(|range| data.slice(range.start as usize..range.end as usize))
+            .collect();
+        assert_eq!(ranges_read(u64::MAX, &data, &ranges), expected);
+        assert_eq!(ranges_read(0, &data, &ranges), expected);
+    }
+
+    #[test]
+    fn a_range_beyond_the_file_is_an_error_not_a_panic() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        futures::executor::block_on(async {
+            storage
+                .put("t/f.parquet", Bytes::from_static(b"PAR1"))
+                .await
+                .unwrap();
+            // The log says the file is bigger than it is.
+            let mut reader = StorageFileReader::new(storage, "t/f.parquet", 10);
+            assert!(reader
+                .read_ranges(vec![Range { start: 2, end: 10 }])
+                .await
+                .is_err());
+        });
+    }
 }
