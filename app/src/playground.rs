@@ -131,8 +131,12 @@ impl Ui {
             Reply::Landing { files } => self.waiting.set(files),
             Reply::Progress { progress } => {
                 self.percent.set(progress.percent());
+                let rows = progress
+                    .rows
+                    .map(|rows| format!(", {rows} rows"))
+                    .unwrap_or_default();
                 self.status.set(format!(
-                    "{:?}: {} ({} of {})",
+                    "{:?}: {}{rows} ({} of {})",
                     progress.stage, progress.step, progress.done, progress.total
                 ));
             }

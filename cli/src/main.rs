@@ -378,10 +378,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .run(&stages, &mut |progress| {
                     if progress.stage != Stage::Gold {
                         eprintln!(
-                            "[{:?} {:>3}%] {}",
+                            "[{:?} {:>3}%] {} ({} rows in)",
                             progress.stage,
                             progress.percent(),
-                            progress.step
+                            progress.step,
+                            progress.rows.unwrap_or(0)
                         );
                     }
                     Flow::Continue

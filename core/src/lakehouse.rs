@@ -38,8 +38,10 @@ impl Stage {
 pub struct Progress {
     /// The stage.
     pub stage: Stage,
-    /// The step just finished.
+    /// The step just finished: a table, or a dbt node.
     pub step: String,
+    /// Rows the step read (Bronze, Silver) or wrote (a Gold model), when it has them.
+    pub rows: Option<u64>,
     /// Steps of the stage finished.
     pub done: usize,
     /// Steps in the stage.
@@ -176,12 +178,13 @@ impl Lakehouse {
             let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
             let entities = bronze.entities().await?;
             for (index, entity) in entities.iter().enumerate() {
-                report
-                    .bronze
-                    .extend(bronze.ingest(entity, &BronzeOptions::default()).await?);
+                let batches = bronze.ingest(entity, &BronzeOptions::default()).await?;
+                let rows = batches.iter().map(|batch| batch.rows() as u64).sum();
+                report.bronze.extend(batches);
                 let progress = Progress {
                     stage: Stage::Bronze,
                     step: crate::bronze::table_path(entity),
+                    rows: Some(rows),
                     done: index + 1,
                     total: entities.len(),
                 };
@@ -203,12 +206,13 @@ impl Lakehouse {
                 .map(|pipeline| pipeline.entity.clone())
                 .collect();
             for (index, entity) in entities.iter().enumerate() {
-                report
-                    .silver
-                    .push(silver.run(entity, &SilverOptions::default()).await?);
+                let run = silver.run(entity, &SilverOptions::default()).await?;
+                let rows = Some(run.rows_in);
+                report.silver.push(run);
                 let progress = Progress {
                     stage: Stage::Silver,
                     step: crate::silver::table_path(entity),
+                    rows,
                     done: index + 1,
                     total: entities.len(),
                 };
@@ -229,6 +233,7 @@ impl Lakehouse {
                         let progress = Progress {
                             stage: Stage::Gold,
                             step: result.name.clone(),
+                            rows: result.rows_affected,
                             done,
                             total,
                         };
@@ -358,6 +363,16 @@ mod tests {
                         (last.done, last.total, last.percent()),
                         (last.total, last.total, 100)
                     );
+                    // Each step says how many rows it took in (Bronze, Silver) or wrote.
+                    let rows = |step: &str| {
+                        seen.iter()
+                            .find(|progress| progress.step == step)
+                            .and_then(|progress| progress.rows)
+                    };
+                    let (bronze, silver) = if batch == 1 { (1999, 1999) } else { (674, 674) };
+                    assert_eq!(rows("bronze/trips"), Some(bronze));
+                    assert_eq!(rows("silver/trips"), Some(silver));
+                    assert!(rows("fact_trips").is_some_and(|rows| rows > 0));
                 }
                 let cards = lakehouse.board().await.expect("board");
                 let trips = card(&cards, "silver/trips");

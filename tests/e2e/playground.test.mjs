@@ -21,6 +21,19 @@ after(async () => {
 
 const card = (page, table) => page.getByTestId(`card-${table}`);
 
+/** A new browser context on the app, ready, recording page errors and requests. */
+async function openApp(options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  const requests = [];
+  page.on('request', (request) => requests.push(request.url()));
+  await page.goto(server.origin + '/');
+  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  return { context, page, errors, requests };
+}
+
 /** Every table's row count after each sample batch, from sample_data/README.md. */
 async function readmeCounts() {
   const readme = await readFile(join(root, 'sample_data', 'README.md'), 'utf8');
@@ -43,16 +56,8 @@ async function assertBoard(page, counts, batch) {
 
 test('the newcomer walk: two batches, time travel, reload and reset', async () => {
   const counts = await readmeCounts();
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  const requests = [];
-  page.on('request', (request) => requests.push(request.url()));
-
   // 1. Open the app.
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors, requests } = await openApp({ acceptDownloads: true });
   await screenshot(page, 'walk-1-open');
 
   // 2. Load batch 1 and run all.
@@ -156,12 +161,7 @@ test('the newcomer walk: two batches, time travel, reload and reset', async () =
 });
 
 test('generated trips go through the stages one button at a time', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors } = await openApp();
 
   await page.getByLabel('Trips to generate').fill('200');
   await page.getByRole('button', { name: 'Generate trips' }).click();
@@ -190,12 +190,7 @@ test('generated trips go through the stages one button at a time', async () => {
 });
 
 test('a picked CSV lands and waits; a file of another type is refused by name', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors } = await openApp();
 
   await page.getByLabel('Files to land').setInputFiles({
     name: 'trips.csv',
@@ -221,12 +216,7 @@ test('a picked CSV lands and waits; a file of another type is refused by name', 
 });
 
 test('watch mode runs the pipeline when a file lands, as the entity the user picks', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors } = await openApp();
 
   await page.getByLabel('Watch: run all when files land').check();
   await page.getByLabel('Land as entity').fill('locations');
@@ -244,12 +234,7 @@ test('watch mode runs the pipeline when a file lands, as the entity the user pic
 });
 
 test('a truncated Parquet file is refused by name, and the app keeps working', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors } = await openApp();
 
   const parquet = await readFile(join(root, 'sample_data', 'batch_001', 'trips.parquet'));
   await page.getByLabel('Files to land').setInputFiles({
@@ -276,12 +261,7 @@ test('a truncated Parquet file is refused by name, and the app keeps working', a
 });
 
 test('a worker that dies is restarted, and nothing committed is lost', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors } = await openApp();
   await page.getByRole('button', { name: 'Load sample batch 1' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Ingest (Bronze)' }).click();
@@ -308,12 +288,7 @@ test('a worker that dies is restarted, and nothing committed is lost', async () 
 });
 
 test('the page answers during a long run, and a cancelled run leaves a consistent warehouse', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
+  const { context, page, errors } = await openApp();
   await page.getByLabel('Trips to generate').fill('30000');
   await page.getByRole('button', { name: 'Generate trips' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 120_000 });
