@@ -4,6 +4,7 @@
 // docs/BENCHMARKS.md between the playground-bench markers.
 //
 //   node scripts/bench-playground.mjs <dist> <medallion binary>
+//   TRIPS=100000,1000000 node scripts/bench-playground.mjs …   (generated sizes; default 100000)
 //
 // <dist> is a trunk build (`trunk build --release --dist <dist>` for the shipped
 // bundle); <medallion binary> comes from `cargo build --profile bench -p medallion-cli`.
@@ -18,7 +19,7 @@ if (!dist || !medallion) {
   console.error('usage: node scripts/bench-playground.mjs <dist> <medallion binary>');
   process.exit(2);
 }
-const GENERATED_TRIPS = 100_000;
+const SIZES = (process.env.TRIPS ?? '100000').split(',').map(Number);
 
 /** Seconds `action` takes, by the wall clock. */
 async function timed(action) {
@@ -54,15 +55,26 @@ async function browserRuns(origin, browser) {
     await status.getByText(/^Landed \d+ files?\.$/).waitFor({ timeout: 120_000 });
     results.push(await timed(runAll));
   }
+  const generated = [];
+  for (const trips of SIZES) {
+    generated.push(await generatedRun(page, runAll, trips));
+  }
+  await page.close();
+  return { results, generated };
+}
+
+/** Reset, generate `trips` trips, Run all, then scroll the explorer to the last fact. */
+async function generatedRun(page, runAll, trips) {
+  const status = page.getByTestId('run-status');
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Reset' }).click();
   await page.getByText('No stream has run yet.').waitFor({ timeout: 120_000 });
-  await page.getByLabel('Trips to generate').fill(String(GENERATED_TRIPS));
+  await page.getByLabel('Trips to generate').fill(String(trips));
   const generate = await timed(async () => {
     await page.getByRole('button', { name: 'Generate trips' }).click();
     await status.getByText(/^Landed \d+ files\.$/).waitFor({ timeout: 1_800_000 });
   });
-  results.push(await timed(runAll));
+  const run = await timed(runAll);
   // The explorer at the bottom of the facts: one window of rows fetched and shown.
   await page.getByRole('button', { name: 'Explore gold/fact_trips' }).click();
   const grid = page.getByRole('grid', { name: /^Rows of gold\/fact_trips/ });
@@ -73,8 +85,7 @@ async function browserRuns(origin, browser) {
     await grid.getByRole('rowheader', { name: String(rows), exact: true }).waitFor({ timeout: 120_000 });
     await grid.getByRole('row').last().getByRole('gridcell').first().filter({ hasNotText: '…' }).waitFor();
   });
-  await page.close();
-  return { results, generate, scroll, rows };
+  return { trips, generate, run, scroll, rows };
 }
 
 const server = await serveDist(dist);
@@ -91,13 +102,16 @@ const nativeSide = [];
   for (const batch of [1, 2, 3, 4]) {
     nativeSide.push(native(warehouse, [join(root, 'sample_data', `batch_00${batch}`)]));
   }
-  const generated = join(work, 'generated');
-  execFileSync(medallion, ['gen', '--trips', String(GENERATED_TRIPS), '--seed', '2026', '--out', generated, '--format', 'mixed']);
-  nativeSide.push(native(join(work, 'warehouse-100k'), [generated]));
+  for (const trips of SIZES) {
+    const generated = join(work, `generated-${trips}`);
+    execFileSync(medallion, ['gen', '--trips', String(trips), '--seed', '2026', '--out', generated, '--format', 'mixed']);
+    nativeSide.push(native(join(work, `warehouse-${trips}`), [generated]));
+  }
 }
 await rm(work, { recursive: true, force: true });
 
-const labels = ['sample batch 1', 'sample batch 2', 'sample batch 3', 'sample batch 4', `${GENERATED_TRIPS / 1000}k generated trips`];
+const labels = [1, 2, 3, 4].map((batch) => `sample batch ${batch}`).concat(SIZES.map((trips) => `${trips.toLocaleString('en')} generated trips`));
+const browserTimes = browserSide.results.concat(browserSide.generated.map((g) => g.run));
 const date = new Date().toISOString().slice(0, 10);
 const lines = [
   `\`node scripts/bench-playground.mjs <dist> <medallion>\` with the shipped bundle`,
@@ -109,13 +123,15 @@ const lines = [
   '| Run all | browser | native | browser / native |',
   '|---|---:|---:|---:|',
   ...labels.map((label, i) => {
-    const [b, n] = [browserSide.results[i], nativeSide[i]];
+    const [b, n] = [browserTimes[i], nativeSide[i]];
     return `| ${label} | ${b.toFixed(2)} s | ${n.toFixed(2)} s | ${(b / n).toFixed(2)}× |`;
   }),
   '',
-  `Generating and landing the ${GENERATED_TRIPS / 1000}k trips in the browser took ${browserSide.generate.toFixed(2)} s. The`,
-  `explorer, scrolled from the top to the bottom of \`gold/fact_trips\` (${browserSide.rows} rows), showed`,
-  `the last rows ${(browserSide.scroll * 1000).toFixed(0)} ms later (one window of rows fetched from the worker).`,
+  '| generated trips | generate and land (browser) | explorer: top to the last row of `gold/fact_trips` |',
+  '|---:|---:|---:|',
+  ...browserSide.generated.map(
+    (g) => `| ${g.trips.toLocaleString('en')} | ${g.generate.toFixed(2)} s | ${(g.scroll * 1000).toFixed(0)} ms (${g.rows.toLocaleString('en')} rows) |`,
+  ),
 ];
 const section = lines.join('\n');
 console.log(section);

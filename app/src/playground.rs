@@ -241,8 +241,9 @@ fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(failed)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
-    let document = web_sys::window()
-        .and_then(|window| window.document())
+    let window = web_sys::window().ok_or_else(|| format!("{file_name}: no window to save from"))?;
+    let document = window
+        .document()
         .ok_or_else(|| format!("{file_name}: no document to save from"))?;
     let link: web_sys::HtmlAnchorElement = document
         .create_element("a")
@@ -251,7 +252,14 @@ fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
     link.set_href(&url);
     link.set_download(file_name);
     link.click();
-    web_sys::Url::revoke_object_url(&url).map_err(failed)
+    // The download starts after this task: the URL is released a while later.
+    let release = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(release.unchecked_ref(), 60_000)
+        .map(|_| ())
+        .map_err(failed)
 }
 
 /// Landing, run controls, progress, the medallion board, the explorer and the
