@@ -135,7 +135,7 @@ pub fn Explorer(state: ExplorerState, connection: Connection) -> impl IntoView {
                             <h3 data-testid="explorer-table">{table.clone()}</h3>
                             <span data-testid="explorer-summary">
                                 {format!(
-                                    "version {} of {} · {} rows · {} files",
+                                    "version {} (latest: {}) · {} rows · {} files",
                                     view.version,
                                     view.latest_version,
                                     view.rows,

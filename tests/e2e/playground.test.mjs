@@ -100,10 +100,10 @@ test('the newcomer walk: two batches, time travel, reload and reset', async () =
   const summary = page.getByTestId('explorer-summary');
   await summary.getByText(`${counts.get('gold/dim_customer')[1]} rows`).waitFor({ timeout: 60_000 });
   const latest = await summary.innerText();
-  assert.match(latest, /^version (\d+) of \1 · /);
+  assert.match(latest, /^version (\d+) \(latest: \1\) · /);
   await page.getByRole('grid').getByRole('row').nth(1).getByRole('gridcell').first().waitFor();
   await page.getByRole('combobox', { name: 'Version' }).selectOption('1');
-  await summary.getByText(/^version 1 of /).waitFor({ timeout: 60_000 });
+  await summary.getByText(/^version 1 \(latest: /).waitFor({ timeout: 60_000 });
   assert.match(await summary.innerText(), new RegExp(` ${counts.get('gold/dim_customer')[0]} rows `));
   const grid = page.getByRole('grid', { name: 'Rows of gold/dim_customer at version 1' });
   await grid.getByRole('row').nth(1).getByRole('gridcell').first().filter({ hasNotText: '…' }).waitFor();
