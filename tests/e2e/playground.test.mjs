@@ -121,6 +121,14 @@ test('the newcomer walk: two batches, time travel, reload and reset', async () =
   const csv = await readFile(await download.path(), 'utf8');
   assert.equal(csv.trimEnd().split('\n').length, counts.get('gold/dim_customer')[0] + 1);
   assert.match(csv.split('\n')[0], /customer_id/);
+  const [parquet] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download Parquet' }).click(),
+  ]);
+  assert.equal(parquet.suggestedFilename(), 'gold_dim_customer_v1.parquet');
+  const bytes = await readFile(await parquet.path());
+  assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
+  assert.equal(bytes.subarray(-4).toString(), 'PAR1');
   // The schema, the history and a commit's actions.
   await page.getByRole('tab', { name: 'Schema' }).click();
   await page.getByTestId('schema').getByRole('cell', { name: 'customer_id', exact: true }).waitFor();
@@ -145,7 +153,12 @@ test('the newcomer walk: two batches, time travel, reload and reset', async () =
   await assertBoard(page, counts, 2);
   await screenshot(page, 'walk-7-reload');
 
-  // 8. Reset, after a confirmation.
+  // 8. Reset, after a confirmation: dismissed, nothing happens.
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Run all' }).click();
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
+  await assertBoard(page, counts, 2);
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Reset' }).click();
   await card(page, 'gold/fact_trips').waitFor({ state: 'detached', timeout: 60_000 });
