@@ -13,7 +13,7 @@ use crate::connection::{Connection, WorkerEvent};
 use crate::explorer::{Explorer, ExplorerState};
 use crate::inspector::{Inspector, InspectorState};
 use crate::protocol::{Reply, Request, RunSummary};
-use crate::status::EnvironmentStatus;
+use crate::status::{entries_detail, tables_detail, EnvironmentStatus};
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
 fn send_file(
@@ -120,6 +120,7 @@ impl Ui {
                 self.status.set("Ready.".to_owned());
                 connection.post(&Request::Board);
                 connection.post(&Request::Landing);
+                connection.post(&Request::Environment);
                 self.inspector.refresh(connection);
                 if let Some(view) = self.explorer.view.get_untracked() {
                     connection.post(&Request::Explore {
@@ -193,7 +194,6 @@ impl Ui {
                     self.inspector.refresh(connection);
                 }
                 self.cards.set(new);
-                connection.post(&Request::Environment);
             }
             Reply::Environment { status } => self.environment.set(Some(status)),
             Reply::Table { view } => self.explorer.show(view),
@@ -510,7 +510,20 @@ pub fn Playground() -> impl IntoView {
             <h2 id="environment-heading">"Environment"</h2>
             {move || match ui.environment.get() {
                 None => view! { <p role="status">"Checking browser storage…"</p> }.into_any(),
-                Some(status) => view! { <StatusList status /> }.into_any(),
+                Some(mut status) => {
+                    // Probed once; the counts follow the board and the inspector.
+                    if status.storage.available {
+                        status.storage.detail = tables_detail(ui.cards.with(Vec::len));
+                    }
+                    if status.checkpoints.available {
+                        let entries = ui
+                            .inspector
+                            .streams
+                            .with(|streams| streams.iter().map(|(_, keys)| keys).sum());
+                        status.checkpoints.detail = entries_detail(entries);
+                    }
+                    view! { <StatusList status /> }.into_any()
+                }
             }}
         </section>
     }

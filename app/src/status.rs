@@ -31,6 +31,19 @@ pub struct EnvironmentStatus {
     pub engine: StoreStatus,
 }
 
+/// What the OPFS line says of a store holding `tables` tables.
+pub fn tables_detail(tables: usize) -> String {
+    format!("available, {}", plural(tables, "table", "tables"))
+}
+
+/// What the IndexedDB line says of a checkpoint store holding `entries` keys.
+pub fn entries_detail(entries: usize) -> String {
+    format!(
+        "available, {}",
+        plural(entries, "checkpoint entry", "checkpoint entries")
+    )
+}
+
 fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
@@ -52,7 +65,7 @@ async fn probe_storage() -> StoreStatus {
         Ok(tables) => StoreStatus {
             name,
             available: true,
-            detail: format!("available, {}", plural(tables.len(), "table", "tables")),
+            detail: tables_detail(tables.len()),
         },
         Err(err) => StoreStatus {
             name,
@@ -72,10 +85,7 @@ async fn probe_checkpoints() -> StoreStatus {
         Ok(entries) => StoreStatus {
             name,
             available: true,
-            detail: format!(
-                "available, {}",
-                plural(entries.len(), "checkpoint entry", "checkpoint entries")
-            ),
+            detail: entries_detail(entries.len()),
         },
         Err(err) => StoreStatus {
             name,

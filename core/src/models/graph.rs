@@ -30,10 +30,12 @@ pub(crate) fn topological_order(project: &Project) -> Result<Vec<String>, ModelE
     while let Some(next) = ready.pop_first() {
         order.push(next.to_owned());
         for child in children.get(next).into_iter().flatten() {
-            let count = remaining.get_mut(child).expect("every child is a node");
-            *count -= 1;
-            if *count == 0 {
-                ready.insert(child);
+            // Every child is a node, so it has a count.
+            if let Some(count) = remaining.get_mut(child) {
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert(child);
+                }
             }
         }
     }

@@ -106,26 +106,24 @@ fn datediff(first: &str, second: &str, datepart: &str) -> Result<String, Error> 
         )
     };
     let part = |name: &str, of: &str| format!("date_part('{name}', CAST({of} AS TIMESTAMP))");
+    // Months or quarters: whole years times `per_year`, plus the difference of the part.
+    let within_years = |name: &str, per_year: u32| {
+        format!(
+            "CAST(({y2} - {y1}) * {per_year} + {p2} - {p1} AS BIGINT)",
+            y1 = part("year", first),
+            y2 = part("year", second),
+            p1 = part(name, first),
+            p2 = part(name, second)
+        )
+    };
     Ok(match datepart.to_ascii_lowercase().as_str() {
         "second" => seconds("second", 1),
         "minute" => seconds("minute", 60),
         "hour" => seconds("hour", 3600),
         "day" => seconds("day", 86_400),
         "week" => seconds("week", 604_800),
-        "month" => format!(
-            "CAST(({y2} - {y1}) * 12 + {m2} - {m1} AS BIGINT)",
-            y1 = part("year", first),
-            y2 = part("year", second),
-            m1 = part("month", first),
-            m2 = part("month", second)
-        ),
-        "quarter" => format!(
-            "CAST(({y2} - {y1}) * 4 + {q2} - {q1} AS BIGINT)",
-            y1 = part("year", first),
-            y2 = part("year", second),
-            q1 = part("quarter", first),
-            q2 = part("quarter", second)
-        ),
+        "month" => within_years("month", 12),
+        "quarter" => within_years("quarter", 4),
         "year" => format!(
             "CAST({} - {} AS BIGINT)",
             part("year", second),

@@ -359,16 +359,19 @@ fn parse_test(
     spec: &Yaml,
     file: &str,
 ) -> Result<(GenericTest, BTreeMap<String, serde_json::Value>), ModelError> {
-    let (name, body) = match spec {
-        Yaml::String(name) => (name.clone(), Yaml::Null),
-        Yaml::Mapping(map) if map.len() == 1 => {
-            let (key, value) = map.iter().next().expect("one entry");
+    let one_entry = match spec {
+        Yaml::Mapping(map) if map.len() == 1 => map.iter().next(),
+        _ => None,
+    };
+    let (name, body) = match (spec, one_entry) {
+        (Yaml::String(name), _) => (name.clone(), Yaml::Null),
+        (_, Some((key, value))) => {
             let name = key
                 .as_str()
                 .ok_or_else(|| yaml_error(file, "a test's name must be text"))?;
             (name.to_owned(), value.clone())
         }
-        other => {
+        (other, None) => {
             return Err(yaml_error(
                 file,
                 format!("a data test is a name or a one-key mapping, not {other:?}"),

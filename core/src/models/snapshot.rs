@@ -325,10 +325,8 @@ pub fn plan(
         // Equal times: the later arrival is the version.
         let mut kept: Vec<usize> = Vec::with_capacity(rows.len());
         for &row in rows.iter() {
-            match kept.last() {
-                Some(&last) if source_times[last] == source_times[row] => {
-                    *kept.last_mut().expect("non-empty") = row;
-                }
+            match kept.last_mut() {
+                Some(last) if source_times[*last] == source_times[row] => *last = row,
                 _ => kept.push(row),
             }
         }

@@ -6,7 +6,7 @@ use arrow::array::{Array, StringArray, TimestampMicrosecondArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use serde::Deserialize;
 
 use crate::silver::transform::{
@@ -47,7 +47,7 @@ pub struct Zone(pub FixedOffset);
 
 impl Default for Zone {
     fn default() -> Self {
-        Zone(FixedOffset::east_opt(0).expect("UTC is a valid offset"))
+        Zone(Utc.fix())
     }
 }
 
@@ -138,10 +138,12 @@ impl Transform for ParseTimestamp {
             let source = batch.column(index).clone();
             let parsed = match source.data_type() {
                 DataType::Utf8 => {
-                    let strings = source
-                        .as_any()
-                        .downcast_ref::<StringArray>()
-                        .expect("Utf8 is a StringArray");
+                    let Some(strings) = source.as_any().downcast_ref::<StringArray>() else {
+                        return Err(TransformError::UnsupportedType {
+                            column: column.clone(),
+                            data_type: DataType::Utf8,
+                        });
+                    };
                     let mut values = Vec::with_capacity(strings.len());
                     for (row, error) in errors.iter_mut().enumerate() {
                         let text = strings.is_valid(row).then(|| strings.value(row));
