@@ -1,36 +1,61 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing whatever is missing first:
-#   1. formatting and clippy (native and wasm32, warnings are errors);
-#   2. native tests (cargo test --workspace), with the Delta interop test against delta-rs,
+#   1. formatting;
+#   2. native: one build of every target with clippy's lints (warnings are errors), then
+#      the tests (cargo test --workspace), with the Delta interop test against delta-rs,
 #      and real dbt (dbt-core 1.10, dbt-duckdb) building the same Gold from models/;
-#   3. the core's and the app's wasm tests in headless Chromium;
+#   3. wasm32: one build of the core's and the app's tests with clippy's lints, then the
+#      tests in headless Chromium;
 #   4. end-to-end tests: playwright-core drives Chromium against the built app.
+#
+# DataFusion is compiled once per target. Clippy runs as the workspace's compiler
+# wrapper during the builds the tests need (as `cargo clippy` does, but producing code),
+# so no separate check build exists; the dbt step uses the CLI that the native tests
+# built; the wasm tests and trunk build the same feature set (wasm-bindgen-test adds no
+# feature to a shared dependency), so trunk only links the app's binaries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source scripts/env.sh
 bash scripts/ensure-tools.sh
 
-step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
+step_name=""
+step_started=$SECONDS
+# Prints how long the previous step took, then the next step's name.
+step() {
+  [ -z "$step_name" ] || printf '==> %s took %ss\n' "$step_name" "$((SECONDS - step_started))"
+  step_name="$*"
+  step_started=$SECONDS
+  [ -z "$step_name" ] || printf '\n==> %s\n' "$step_name"
+}
 
-step "formatting and lints"
+# Every workspace crate is compiled by clippy-driver with warnings denied; dependencies
+# by plain rustc. cargo clippy passes its arguments to the driver the same way.
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
+step "formatting"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p medallion-core -p medallion-app --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "native build of every target, with clippy"
+cargo test --workspace --all-targets --no-run
 
 step "native tests (with Delta interop against delta-rs)"
 export MEDALLION_PYTHON="${MEDALLION_VENV:-$HOME/.cache/medallion/venv}/bin/python"
 cargo test --workspace
 
 step "real dbt builds the same Gold (tests/dbt)"
-cargo build -p medallion-cli --quiet
 bash tests/dbt/run.sh "$CARGO_TARGET_DIR/debug/medallion" "$CARGO_TARGET_DIR/dbt-parity"
 
-step "wasm tests in headless Chromium"
+step "wasm32 build of the core's and the app's targets, with clippy"
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$root/scripts/webdriver.json"
 export WASM_BINDGEN_TEST_TIMEOUT=600
+cargo test --target wasm32-unknown-unknown -p medallion-core -p medallion-app --all-targets --no-run
+
+step "wasm tests in headless Chromium"
 cargo test --target wasm32-unknown-unknown -p medallion-core -p medallion-app
 
 step "building the app"
@@ -39,5 +64,6 @@ trunk build
 step "end-to-end tests in headless Chromium"
 mkdir -p test-artifacts
 node --test tests/e2e/
+step ""
 
 printf '\nAll suites passed in %ss.\n' "$((SECONDS - started))"
