@@ -4,15 +4,17 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use medallion_core::lakehouse::{Stage, TableCard};
+use medallion_core::lakehouse::{RunSummary, Stage, TableCard};
 use medallion_core::landing::FileFormat;
+use medallion_core::sample::bundled_spec;
+use medallion_core::warehouse;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::connection::{Connection, WorkerEvent};
 use crate::explorer::{Explorer, ExplorerState};
 use crate::inspector::{Inspector, InspectorState};
-use crate::protocol::{Reply, Request, RunSummary};
+use crate::protocol::{Reply, Request};
 use crate::status::{entries_detail, tables_detail, EnvironmentStatus};
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
@@ -132,14 +134,7 @@ impl Ui {
             Reply::Landing { files } => self.waiting.set(files),
             Reply::Progress { progress } => {
                 self.percent.set(progress.percent());
-                let rows = progress
-                    .rows
-                    .map(|rows| format!(", {rows} rows"))
-                    .unwrap_or_default();
-                self.status.set(format!(
-                    "{:?}: {}{rows} ({} of {})",
-                    progress.stage, progress.step, progress.done, progress.total
-                ));
+                self.status.set(progress.to_string());
             }
             Reply::Landed { files } => {
                 let plural = if files.len() == 1 { "" } else { "s" };
@@ -284,6 +279,21 @@ pub fn Playground() -> impl IntoView {
     };
     let connection = ui.connection;
     connection.start(move |event| ui.on_event(event));
+    view! {
+        <Landing ui />
+        <Waiting ui />
+        <Run ui />
+        <Board ui />
+        <Explorer state=ui.explorer connection />
+        <Inspector state=ui.inspector connection />
+        <Environment ui />
+    }
+}
+
+/// Sample batches, dropped or picked files, generated trips, and watch mode.
+#[component]
+fn Landing(ui: Ui) -> impl IntoView {
+    let connection = ui.connection;
     // The entity dropped files land as; empty: the one each file name gives.
     let entity = RwSignal::new(String::new());
     let chosen_entity = move || {
@@ -312,35 +322,13 @@ pub fn Playground() -> impl IntoView {
             .error
             .set(Some(format!("{:?} is not a number of trips", trips.get()))),
     };
-    let cancel = move |_| connection.post(&Request::Cancel);
-    let reset = move |_| {
-        let confirmed = web_sys::window()
-            .and_then(|window| {
-                window
-                    .confirm_with_message("Delete every table, file and checkpoint?")
-                    .ok()
-            })
-            .unwrap_or(false);
-        if confirmed {
-            ui.summary.set(None);
-            connection.post(&Request::Reset);
-        }
-    };
-    let explore = move |table: String| {
-        ui.explorer.commit.set(None);
-        connection.post(&Request::Explore {
-            table,
-            version: None,
-        });
-    };
     let ready = ui.ready;
-    let running = ui.running;
-
+    let batches = bundled_spec().batches.unwrap_or(1);
     view! {
         <section class="panel" aria-labelledby="landing-heading">
             <h2 id="landing-heading">"Landing"</h2>
             <div class="buttons">
-                {(1..=4)
+                {(1..=batches)
                     .map(|batch| {
                         view! {
                             <button on:click=move |_| load(batch) disabled=move || !ready.get()>
@@ -404,6 +392,13 @@ pub fn Playground() -> impl IntoView {
                 <button on:click=generate disabled=move || !ready.get()>"Generate trips"</button>
             </div>
         </section>
+    }
+}
+
+/// The files waiting in the landing zone for the next ingest.
+#[component]
+fn Waiting(ui: Ui) -> impl IntoView {
+    view! {
         <section class="panel" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading">"Waiting in landing"</h2>
             <ul class="waiting" data-testid="waiting">
@@ -422,6 +417,30 @@ pub fn Playground() -> impl IntoView {
                 }}
             </ul>
         </section>
+    }
+}
+
+/// Run all or one stage, cancel, reset; the progress, status, summary and errors.
+#[component]
+fn Run(ui: Ui) -> impl IntoView {
+    let connection = ui.connection;
+    let cancel = move |_| connection.post(&Request::Cancel);
+    let reset = move |_| {
+        let confirmed = web_sys::window()
+            .and_then(|window| {
+                window
+                    .confirm_with_message("Delete every table, file and checkpoint?")
+                    .ok()
+            })
+            .unwrap_or(false);
+        if confirmed {
+            ui.summary.set(None);
+            connection.post(&Request::Reset);
+        }
+    };
+    let ready = ui.ready;
+    let running = ui.running;
+    view! {
         <section class="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">"Run"</h2>
             <div class="buttons">
@@ -457,46 +476,52 @@ pub fn Playground() -> impl IntoView {
             {move || {
                 ui.summary
                     .get()
-                    .map(|s| {
-                        view! {
-                            <p data-testid="run-summary">
-                                {format!(
-                                    "{} files, {} rows ({} malformed); {} rows quarantined; tests: {} passed, {} warned, {} failed",
-                                    s.files,
-                                    s.rows,
-                                    s.malformed,
-                                    s.quarantined,
-                                    s.tests_passed,
-                                    s.tests_warned,
-                                    s.failed,
-                                )}
-                            </p>
-                        }
-                    })
+                    .map(|summary| view! { <p data-testid="run-summary">{summary.to_string()}</p> })
             }}
             {move || ui.error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
         </section>
+    }
+}
+
+/// Every table, layer by layer, with what its last commit did; a click explores it.
+#[component]
+fn Board(ui: Ui) -> impl IntoView {
+    let connection = ui.connection;
+    let explore = move |table: String| {
+        ui.explorer.commit.set(None);
+        connection.post(&Request::Explore {
+            table,
+            version: None,
+        });
+    };
+    view! {
         <section class="panel wide" aria-labelledby="board-heading">
             <h2 id="board-heading">"Medallion board"</h2>
             <div class="board">
-                {["bronze", "silver", "gold"]
+                {warehouse::LAYERS
                     .into_iter()
                     .map(|layer| {
+                        let prefix = format!("{layer}/");
+                        let cards = move || {
+                            ui.cards.with(|cards| {
+                                cards
+                                    .iter()
+                                    .filter(|card| card.table.starts_with(&prefix))
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                            })
+                        };
                         view! {
                             <div class="layer">
                                 <h3>{layer}</h3>
                                 <ul>
-                                    {move || {
-                                        ui.cards
-                                            .get()
-                                            .into_iter()
-                                            .filter(|card| card.table.starts_with(&format!("{layer}/")))
-                                            .map(|card| {
-                                                let highlighted = ui.changed.get().contains(&card.table);
-                                                view! { <Card card highlighted explore /> }
-                                            })
-                                            .collect_view()
-                                    }}
+                                    <For
+                                        each=cards
+                                        key=|card| (card.table.clone(), card.version, card.committed_ms)
+                                        children=move |card| {
+                                            view! { <Card card changed=ui.changed explore /> }
+                                        }
+                                    />
                                 </ul>
                             </div>
                         }
@@ -504,8 +529,13 @@ pub fn Playground() -> impl IntoView {
                     .collect_view()}
             </div>
         </section>
-        <Explorer state=ui.explorer connection />
-        <Inspector state=ui.inspector connection />
+    }
+}
+
+/// What the worker found of OPFS, IndexedDB and the SQL engine.
+#[component]
+fn Environment(ui: Ui) -> impl IntoView {
+    view! {
         <section class="panel" aria-labelledby="environment-heading">
             <h2 id="environment-heading">"Environment"</h2>
             {move || match ui.environment.get() {
@@ -551,10 +581,11 @@ fn StatusList(status: EnvironmentStatus) -> impl IntoView {
     }
 }
 
+/// One table on the board; highlighted while the last run's changes include it.
 #[component]
 fn Card(
     card: TableCard,
-    highlighted: bool,
+    changed: RwSignal<BTreeSet<String>>,
     explore: impl Fn(String) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let name = card
@@ -563,11 +594,15 @@ fn Card(
         .map_or(card.table.clone(), |(_, name)| name.to_owned());
     let rows = card.rows.map_or("?".to_owned(), |rows| rows.to_string());
     let table = card.table.clone();
+    let highlighted = {
+        let table = card.table.clone();
+        move || changed.with(|changed| changed.contains(&table))
+    };
     view! {
         <li
-            class=if highlighted { "card changed" } else { "card" }
+            class=move || if highlighted() { "card changed" } else { "card" }
             data-testid=format!("card-{}", card.table)
-            title=if highlighted { "changed by the last run" } else { "" }
+            title=move || if highlighted() { "changed by the last run" } else { "" }
         >
             <button
                 class="card-name"

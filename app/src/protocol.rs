@@ -1,7 +1,7 @@
 //! The typed messages between the page and the pipeline's Web Worker, sent as JSON.
 
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
-use medallion_core::lakehouse::{Progress, Stage, TableCard};
+use medallion_core::lakehouse::{RunProgress, RunSummary, Stage, TableCard};
 use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,7 @@ pub enum Reply {
     /// The worker has opened the stores and takes requests.
     Ready,
     /// A step of a run finished.
-    Progress { progress: Progress },
+    Progress { progress: RunProgress },
     /// Files landed.
     Landed { files: Vec<String> },
     /// The files waiting in the landing zone: path and size.
@@ -92,27 +92,6 @@ pub enum Reply {
     Export { file_name: String },
     /// Something failed; the worker keeps working.
     Error { message: String },
-}
-
-/// A run's report, in a few numbers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// Files ingested into Bronze.
-    pub files: usize,
-    /// Rows ingested.
-    pub rows: usize,
-    /// Malformed rows kept in Bronze.
-    pub malformed: usize,
-    /// Rows Silver quarantined.
-    pub quarantined: u64,
-    /// Tests that passed.
-    pub tests_passed: usize,
-    /// Tests that warned.
-    pub tests_warned: usize,
-    /// Tests and models that failed.
-    pub failed: usize,
-    /// Whether the run was cancelled.
-    pub cancelled: bool,
 }
 
 impl Request {

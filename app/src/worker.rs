@@ -9,11 +9,11 @@ use std::sync::Arc;
 use futures::channel::mpsc;
 use futures::StreamExt;
 use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
-use medallion_core::checkpoint::{CheckpointStore, WriteBatch};
+use medallion_core::checkpoint::CheckpointStore;
 use medallion_core::explorer;
 use medallion_core::lakehouse::{Flow, Lakehouse};
-use medallion_core::models::{bundled_project, NodeStatus};
-use medallion_core::sample::{bundled_spec, generate, SampleFormat, SampleSpec};
+use medallion_core::models::bundled_project;
+use medallion_core::sample;
 use medallion_core::silver::bundled_pipelines;
 use medallion_core::storage::Storage;
 use medallion_core::warehouse;
@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::protocol::{Reply, Request, RunSummary};
+use crate::protocol::{Reply, Request};
 use crate::WAREHOUSE_NAME;
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -93,6 +93,14 @@ async fn open() -> Result<State, String> {
         bundled_pipelines(),
         bundled_project(),
     );
+    // The user confirmed a reset that the tab's closing interrupted: finish it.
+    if lakehouse
+        .reset_pending()
+        .await
+        .map_err(|err| err.to_string())?
+    {
+        lakehouse.reset().await.map_err(|err| err.to_string())?;
+    }
     Ok(State {
         storage,
         checkpoint,
@@ -135,47 +143,16 @@ async fn handle(
                 files: files.into_iter().map(|f| (f.path, f.size)).collect(),
             })
         }
-        Request::LoadSample { batch } => {
-            let sample = generate(&bundled_spec()).map_err(|err| err.to_string())?;
-            let folder = format!("batch_{batch:03}/");
-            let mut files = Vec::new();
-            for file in sample.files.iter().filter(|f| f.path.starts_with(&folder)) {
-                medallion_core::landing::land_file(
-                    state.storage.as_ref(),
-                    &file.path,
-                    None,
-                    file.data.clone(),
-                )
+        Request::LoadSample { batch } => Ok(Reply::Landed {
+            files: sample::land_batch(state.storage.as_ref(), batch)
                 .await
-                .map_err(|err| err.to_string())?;
-                files.push(file.path.clone());
-            }
-            Ok(Reply::Landed { files })
-        }
-        Request::Generate { trips } => {
-            let spec = SampleSpec {
-                trips,
-                seed: 2026,
-                batches: None,
-                format: SampleFormat::Mixed,
-            };
-            let sample = generate(&spec).map_err(|err| err.to_string())?;
-            let mut files = Vec::new();
-            for file in &sample.files {
-                // One folder per generated sample, so that files from two stay apart.
-                let path = format!("generated-{trips}/{}", file.path);
-                medallion_core::landing::land_file(
-                    state.storage.as_ref(),
-                    &path,
-                    None,
-                    file.data.clone(),
-                )
+                .map_err(|err| err.to_string())?,
+        }),
+        Request::Generate { trips } => Ok(Reply::Landed {
+            files: sample::land_generated(state.storage.as_ref(), trips)
                 .await
-                .map_err(|err| err.to_string())?;
-                files.push(path);
-            }
-            Ok(Reply::Landed { files })
-        }
+                .map_err(|err| err.to_string())?,
+        }),
         Request::Run { stages } => {
             cancel.set(false);
             let report = state
@@ -192,23 +169,7 @@ async fn handle(
                 })
                 .await
                 .map_err(|err| err.to_string())?;
-            let gold = report.gold.as_ref();
-            let count = |status: NodeStatus| gold.map_or(0, |run| run.count(status));
-            let summary = RunSummary {
-                files: report.bronze.iter().map(|b| b.files.len()).sum(),
-                rows: report.bronze.iter().map(|b| b.rows()).sum(),
-                malformed: report
-                    .bronze
-                    .iter()
-                    .flat_map(|b| &b.files)
-                    .map(|f| f.malformed)
-                    .sum(),
-                quarantined: report.silver.iter().map(|s| s.quarantined).sum(),
-                tests_passed: count(NodeStatus::Pass),
-                tests_warned: count(NodeStatus::Warn),
-                failed: count(NodeStatus::Fail) + count(NodeStatus::Error),
-                cancelled: report.cancelled,
-            };
+            let summary = report.summary();
             Ok(Reply::RunDone { summary })
         }
         Request::Board => Ok(Reply::Board {
@@ -219,34 +180,11 @@ async fn handle(
                 .map_err(|err| err.to_string())?,
         }),
         Request::Reset => {
-            let objects = state
-                .storage
-                .list("")
+            state
+                .lakehouse
+                .reset()
                 .await
                 .map_err(|err| err.to_string())?;
-            for object in objects {
-                state
-                    .storage
-                    .delete(&object.path)
-                    .await
-                    .map_err(|err| err.to_string())?;
-            }
-            let entries = state
-                .checkpoint
-                .scan("")
-                .await
-                .map_err(|err| err.to_string())?;
-            let mut batch = WriteBatch::new();
-            for (key, _) in entries {
-                batch = batch.delete(key);
-            }
-            if !batch.is_empty() {
-                state
-                    .checkpoint
-                    .write(batch)
-                    .await
-                    .map_err(|err| err.to_string())?;
-            }
             Ok(Reply::Board { cards: Vec::new() })
         }
         // A cancel is acted on as it arrives (see `start`) and is never queued.

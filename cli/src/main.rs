@@ -11,7 +11,6 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use medallion_core::bronze::{
     BadRecords, BatchReport, Bronze, BronzeOptions, Cleanup, SchemaEvolution, Trigger,
@@ -82,24 +81,8 @@ enum Command {
         /// Only this entity's stream (default: every entity with a landing folder).
         #[arg(long)]
         entity: Option<String>,
-        /// available-now (every pending file, in batches) or once (one batch).
-        #[arg(long, default_value = "available-now")]
-        trigger: Trigger,
-        /// At most this many files per batch.
-        #[arg(long, default_value_t = 1000)]
-        max_files_per_trigger: usize,
-        /// At most about this many bytes per batch.
-        #[arg(long)]
-        max_bytes_per_trigger: Option<u64>,
-        /// add_new_columns, rescue, fail_on_new_columns or none.
-        #[arg(long, default_value = "add_new_columns")]
-        schema_evolution: SchemaEvolution,
-        /// permissive (keep malformed records in _corrupt_record) or failfast.
-        #[arg(long, default_value = "permissive")]
-        bad_records: BadRecords,
-        /// keep, delete or archive (to archive/<landing path>) processed files.
-        #[arg(long, default_value = "keep")]
-        cleanup: Cleanup,
+        #[command(flatten)]
+        options: IngestArgs,
     },
     /// Build Silver (`silver/<entity>`) from the Bronze versions not yet processed,
     /// with the pipelines in <project>/silver/.
@@ -171,6 +154,42 @@ enum Command {
     },
 }
 
+/// How Bronze ingests: the fields of [`BronzeOptions`].
+#[derive(Debug, Clone, clap::Args)]
+struct IngestArgs {
+    /// available-now (every pending file, in batches) or once (one batch).
+    #[arg(long, default_value = "available-now")]
+    trigger: Trigger,
+    /// At most this many files per batch.
+    #[arg(long, default_value_t = 1000)]
+    max_files_per_trigger: usize,
+    /// At most about this many bytes per batch.
+    #[arg(long)]
+    max_bytes_per_trigger: Option<u64>,
+    /// add_new_columns, rescue, fail_on_new_columns or none.
+    #[arg(long, default_value = "add_new_columns")]
+    schema_evolution: SchemaEvolution,
+    /// permissive (keep malformed records in _corrupt_record) or failfast.
+    #[arg(long, default_value = "permissive")]
+    bad_records: BadRecords,
+    /// keep, delete or archive (to archive/<landing path>) processed files.
+    #[arg(long, default_value = "keep")]
+    cleanup: Cleanup,
+}
+
+impl From<IngestArgs> for BronzeOptions {
+    fn from(args: IngestArgs) -> Self {
+        BronzeOptions {
+            trigger: args.trigger,
+            max_files_per_trigger: args.max_files_per_trigger,
+            max_bytes_per_trigger: args.max_bytes_per_trigger,
+            schema_evolution: args.schema_evolution,
+            bad_records: args.bad_records,
+            cleanup: args.cleanup,
+        }
+    }
+}
+
 /// The options dbt's node commands share.
 #[derive(Debug, Clone, clap::Args)]
 struct ModelArgs {
@@ -240,23 +259,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             write_sample(&spec, &out)
         }
-        Command::Ingest {
-            entity,
-            trigger,
-            max_files_per_trigger,
-            max_bytes_per_trigger,
-            schema_evolution,
-            bad_records,
-            cleanup,
-        } => {
-            let options = BronzeOptions {
-                trigger,
-                max_files_per_trigger,
-                max_bytes_per_trigger,
-                schema_evolution,
-                bad_records,
-                cleanup,
-            };
+        Command::Ingest { entity, options } => {
+            let options = BronzeOptions::from(options);
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
             let bronze = Bronze::new(Arc::new(warehouse()?), Arc::new(checkpoint));
             let reports = match entity {
@@ -710,21 +714,9 @@ async fn show(
         Some(version) => table.snapshot_at(version).await?,
         None => table.snapshot().await?,
     };
-    let mut shown = Vec::new();
-    let mut rows = 0;
-    for add in snapshot.files() {
-        if rows >= limit {
-            break;
-        }
-        let batch = table.read_file(&snapshot, add).await?;
-        let take = batch.num_rows().min(limit - rows);
-        rows += take;
-        shown.push(batch.slice(0, take));
-    }
-    if shown.is_empty() {
-        shown.push(RecordBatch::new_empty(snapshot.schema().clone()));
-    }
-    println!("{}", pretty_format_batches(&shown)?);
+    let shown = table.read_rows(&snapshot, 0, limit).await?;
+    let rows = shown.num_rows();
+    println!("{}", pretty_format_batches(&[shown])?);
     let total = snapshot
         .num_records()
         .map(|total| total.to_string())

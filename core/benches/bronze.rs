@@ -13,6 +13,9 @@ fn main() {}
 criterion::criterion_main!(native::benches);
 
 #[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::sync::Arc;
 
@@ -20,40 +23,23 @@ mod native {
     use futures::executor::block_on;
     use medallion_core::bronze::{Bronze, BronzeOptions};
     use medallion_core::checkpoint::MemoryCheckpointStore;
-    use medallion_core::landing::land_file;
-    use medallion_core::sample::{generate, SampleFormat, SampleSpec};
-    use medallion_core::storage::{MemoryStorage, Storage};
+    use medallion_core::sample::SampleFormat;
+
+    use crate::common::{file_bytes, land, memory_store, sample_files};
 
     const TRIPS: usize = 1_000_000;
 
     fn ingest_million_csv(c: &mut Criterion) {
-        let sample = generate(&SampleSpec {
-            trips: TRIPS,
-            seed: 7,
-            batches: None,
-            format: SampleFormat::Csv,
-        })
-        .expect("generate");
-        let trips = sample
-            .files
-            .into_iter()
-            .find(|f| f.path == "trips.csv")
-            .expect("trips.csv");
-        println!("trips.csv: {} bytes, {TRIPS} rows", trips.data.len());
+        let trips = file_bytes(&sample_files(TRIPS, 7, SampleFormat::Csv), "trips.csv");
+        println!("trips.csv: {} bytes, {TRIPS} rows", trips.len());
         let mut group = c.benchmark_group("bronze");
         group.sample_size(10);
-        group.throughput(Throughput::Bytes(trips.data.len() as u64));
+        group.throughput(Throughput::Bytes(trips.len() as u64));
         group.bench_function("ingest 1M trips, one CSV file", |b| {
             b.iter_batched(
                 || {
-                    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-                    block_on(land_file(
-                        storage.as_ref(),
-                        "trips.csv",
-                        None,
-                        trips.data.clone(),
-                    ))
-                    .expect("land");
+                    let storage = memory_store();
+                    land(storage.as_ref(), "trips.csv", trips.clone());
                     storage
                 },
                 |storage| {

@@ -15,6 +15,9 @@ fn main() {}
 criterion::criterion_main!(native::benches);
 
 #[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -25,54 +28,24 @@ mod native {
     use criterion::{criterion_group, Criterion};
     use futures::executor::block_on;
     use medallion_core::bronze::{Bronze, BronzeOptions};
-    use medallion_core::checkpoint::{CheckpointStore, MemoryCheckpointStore, WriteBatch};
-    use medallion_core::landing::land_file;
-    use medallion_core::sample::{generate, SampleFormat, SampleSpec};
+    use medallion_core::checkpoint::{CheckpointStore, MemoryCheckpointStore};
+    use medallion_core::sample::SampleFormat;
     use medallion_core::silver::{bundled_pipelines, Silver, SilverOptions};
     use medallion_core::storage::{MemoryStorage, Storage};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ArrowWriter;
+
+    use crate::common::{copy_checkpoint, copy_store, file_bytes, land, sample_files};
 
     const TABLE_TRIPS: usize = 1_000_000;
     const BATCH_TRIPS: usize = 10_000;
     /// Added to the batch's trip ids so that every one is a new trip.
     const ID_OFFSET: i64 = 10_000_000;
 
-    /// Every object of one store copied into a new one (the bytes are shared).
-    fn copy_store(from: &MemoryStorage) -> MemoryStorage {
-        let to = MemoryStorage::new();
-        for object in block_on(from.list("")).expect("list") {
-            let data = block_on(from.get(&object.path)).expect("get");
-            block_on(to.put(&object.path, data)).expect("put");
-        }
-        to
-    }
-
-    fn copy_checkpoint(from: &MemoryCheckpointStore) -> MemoryCheckpointStore {
-        let to = MemoryCheckpointStore::new();
-        let mut batch = WriteBatch::new();
-        for (key, value) in block_on(from.scan("")).expect("scan") {
-            batch = batch.put(key, value);
-        }
-        block_on(to.write(batch)).expect("write");
-        to
-    }
-
     /// A Parquet file of the 10,000-trip sample, its ids moved past the table's.
     fn new_batch(name: &str, ids: &[&str]) -> Bytes {
-        let sample = generate(&SampleSpec {
-            trips: BATCH_TRIPS,
-            seed: 8,
-            batches: None,
-            format: SampleFormat::Parquet,
-        })
-        .expect("generate");
-        let file = sample
-            .files
-            .into_iter()
-            .find(|f| f.path == name)
-            .expect("the file");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file.data)
+        let data = file_bytes(&sample_files(BATCH_TRIPS, 8, SampleFormat::Parquet), name);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(data)
             .expect("parquet")
             .build()
             .expect("reader");
@@ -134,25 +107,15 @@ mod native {
         let checkpoint = MemoryCheckpointStore::new();
         let shared: Arc<dyn Storage> = Arc::new(storage.clone());
         let shared_checkpoint: Arc<dyn CheckpointStore> = Arc::new(checkpoint.clone());
-        let sample = generate(&SampleSpec {
-            trips: TABLE_TRIPS,
-            seed: 7,
-            batches: None,
-            format: SampleFormat::Parquet,
-        })
-        .expect("generate");
-        for file in sample.files.iter().filter(|f| {
-            ["trips", "locations", "payments"]
-                .iter()
-                .any(|e| f.path.starts_with(e))
-        }) {
-            block_on(land_file(
-                shared.as_ref(),
-                &file.path,
-                None,
-                file.data.clone(),
-            ))
-            .expect("land");
+        for file in sample_files(TABLE_TRIPS, 7, SampleFormat::Parquet)
+            .into_iter()
+            .filter(|f| {
+                ["trips", "locations", "payments"]
+                    .iter()
+                    .any(|e| f.path.starts_with(e))
+            })
+        {
+            land(shared.as_ref(), &file.path, file.data);
         }
         let bronze = Bronze::new(shared.clone(), shared_checkpoint.clone());
         block_on(bronze.ingest_all(&BronzeOptions::default())).expect("ingest");
@@ -176,14 +139,11 @@ mod native {
             ("trips.parquet", &["trip_id"][..]),
             ("payments.parquet", &["payment_id", "trip_id"][..]),
         ] {
-            let batch = new_batch(file, ids);
-            block_on(land_file(
+            land(
                 shared.as_ref(),
                 &format!("batch_002/{file}"),
-                None,
-                batch,
-            ))
-            .expect("land the batch");
+                new_batch(file, ids),
+            );
         }
         block_on(bronze.ingest_all(&BronzeOptions::default())).expect("ingest the batch");
         // The trips benchmark starts here; the payments one after the batch's trips are

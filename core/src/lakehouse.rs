@@ -3,15 +3,18 @@
 //! `pipeline` and the playground's "Run all" both run through it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
-use crate::checkpoint::CheckpointStore;
+use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
 use crate::delta::{DeltaError, DeltaTable};
-use crate::models::{Command, ModelError, ModelRunner, Project, RunOptions, RunResults};
+use crate::models::{
+    Command, ModelError, ModelRunner, NodeStatus, Project, RunOptions, RunResults,
+};
 use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
 use crate::storage::{Storage, StorageError};
 use crate::warehouse;
@@ -35,7 +38,7 @@ impl Stage {
 
 /// Where a run is: the stage, the step just finished (an entity or a node) and how far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
+pub struct RunProgress {
     /// The stage.
     pub stage: Stage,
     /// The step just finished: a table, or a dbt node.
@@ -48,7 +51,18 @@ pub struct Progress {
     pub total: usize,
 }
 
-impl Progress {
+impl fmt::Display for RunProgress {
+    /// `Bronze: bronze/trips, 1999 rows (5 of 6)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.stage, self.step)?;
+        if let Some(rows) = self.rows {
+            write!(f, ", {rows} rows")?;
+        }
+        write!(f, " ({} of {})", self.done, self.total)
+    }
+}
+
+impl RunProgress {
     /// The stage's progress in percent.
     pub fn percent(&self) -> u8 {
         (self.done * 100)
@@ -79,6 +93,79 @@ pub struct RunReport {
     pub cancelled: bool,
 }
 
+impl RunReport {
+    /// The report in the few numbers the playground shows after a run.
+    pub fn summary(&self) -> RunSummary {
+        let gold = self.gold.as_ref();
+        let count = |status: NodeStatus| gold.map_or(0, |run| run.count(status));
+        RunSummary {
+            files: self.bronze.iter().map(|batch| batch.files.len()).sum(),
+            rows: self.bronze.iter().map(BatchReport::rows).sum(),
+            malformed: self
+                .bronze
+                .iter()
+                .flat_map(|batch| &batch.files)
+                .map(|file| file.malformed)
+                .sum(),
+            quarantined: self.silver.iter().map(|run| run.quarantined).sum(),
+            tests_passed: count(NodeStatus::Pass),
+            tests_warned: count(NodeStatus::Warn),
+            failed: count(NodeStatus::Fail) + count(NodeStatus::Error),
+            cancelled: self.cancelled,
+        }
+    }
+}
+
+/// A run's report in a few numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Files ingested into Bronze.
+    pub files: usize,
+    /// Rows ingested.
+    pub rows: usize,
+    /// Malformed rows kept in Bronze.
+    pub malformed: usize,
+    /// Rows Silver quarantined.
+    pub quarantined: u64,
+    /// Tests that passed.
+    pub tests_passed: usize,
+    /// Tests that warned.
+    pub tests_warned: usize,
+    /// Tests and models that failed or errored.
+    pub failed: usize,
+    /// Whether the run was cancelled.
+    pub cancelled: bool,
+}
+
+impl fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} files, {} rows ({} malformed); {} rows quarantined; tests: {} passed, {} \
+             warned, {} failed",
+            self.files,
+            self.rows,
+            self.malformed,
+            self.quarantined,
+            self.tests_passed,
+            self.tests_warned,
+            self.failed,
+        )
+    }
+}
+
+/// What [`Lakehouse::reset`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetReport {
+    /// Objects deleted from the store: landing files, table data and logs.
+    pub objects: usize,
+    /// Checkpoint entries deleted.
+    pub checkpoint_entries: usize,
+}
+
+/// The checkpoint key that marks a reset begun and not finished.
+const RESET_PENDING: &str = "_reset/pending";
+
 /// Why a run or the board failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LakehouseError {
@@ -97,6 +184,12 @@ pub enum LakehouseError {
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The checkpoint store failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A reset was interrupted; it must finish before anything else runs.
+    #[error("a reset was interrupted before it finished: reset again to finish it")]
+    ResetInterrupted,
 }
 
 /// One table on the board: its size, version and what its last commit did.
@@ -138,7 +231,8 @@ pub struct Lakehouse {
     storage: Arc<dyn Storage>,
     checkpoint: Arc<dyn CheckpointStore>,
     pipelines: Vec<Pipeline>,
-    project: Vec<(String, String)>,
+    /// The dbt project's files: path from the project root, text.
+    project_files: Vec<(String, String)>,
     vars: BTreeMap<String, Value>,
 }
 
@@ -149,13 +243,13 @@ impl Lakehouse {
         storage: Arc<dyn Storage>,
         checkpoint: Arc<dyn CheckpointStore>,
         pipelines: Vec<Pipeline>,
-        project: Vec<(String, String)>,
+        project_files: Vec<(String, String)>,
     ) -> Self {
         Self {
             storage,
             checkpoint,
             pipelines,
-            project,
+            project_files,
             vars: BTreeMap::new(),
         }
     }
@@ -171,8 +265,11 @@ impl Lakehouse {
     pub async fn run(
         &self,
         stages: &[Stage],
-        observer: &mut dyn FnMut(&Progress) -> Flow,
+        observer: &mut dyn FnMut(&RunProgress) -> Flow,
     ) -> Result<RunReport, LakehouseError> {
+        if self.reset_pending().await? {
+            return Err(LakehouseError::ResetInterrupted);
+        }
         let mut report = RunReport::default();
         if stages.contains(&Stage::Bronze) {
             let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
@@ -181,7 +278,7 @@ impl Lakehouse {
                 let batches = bronze.ingest(entity, &BronzeOptions::default()).await?;
                 let rows = batches.iter().map(|batch| batch.rows() as u64).sum();
                 report.bronze.extend(batches);
-                let progress = Progress {
+                let progress = RunProgress {
                     stage: Stage::Bronze,
                     step: crate::bronze::table_path(entity),
                     rows: Some(rows),
@@ -209,7 +306,7 @@ impl Lakehouse {
                 let run = silver.run(entity, &SilverOptions::default()).await?;
                 let rows = Some(run.rows_in);
                 report.silver.push(run);
-                let progress = Progress {
+                let progress = RunProgress {
                     stage: Stage::Silver,
                     step: crate::silver::table_path(entity),
                     rows,
@@ -223,14 +320,14 @@ impl Lakehouse {
             }
         }
         if stages.contains(&Stage::Gold) {
-            let project = Project::parse(&self.project, &self.vars)?;
+            let project = Project::parse(&self.project_files, &self.vars)?;
             let runner = ModelRunner::new(self.storage.clone(), project);
             let gold = runner
                 .run_observed(
                     Command::Build,
                     &RunOptions::default(),
                     &mut |result, done, total| {
-                        let progress = Progress {
+                        let progress = RunProgress {
                             stage: Stage::Gold,
                             step: result.name.clone(),
                             rows: result.rows_affected,
@@ -245,6 +342,36 @@ impl Lakehouse {
             report.gold = Some(gold);
         }
         Ok(report)
+    }
+
+    /// Whether a reset began and did not finish (the tab closed, the process died):
+    /// until [`Lakehouse::reset`] runs again, the store holds part of the old state.
+    pub async fn reset_pending(&self) -> Result<bool, LakehouseError> {
+        Ok(self.checkpoint.get(RESET_PENDING).await?.is_some())
+    }
+
+    /// Deletes every landing file, table and checkpoint entry.
+    ///
+    /// A marker entry is written first and removed last, in the same checkpoint
+    /// transaction as every other entry, so a reset that is interrupted leaves the
+    /// marker behind: [`Lakehouse::run`] then refuses to run on the half-deleted state
+    /// and a second reset finishes the job.
+    pub async fn reset(&self) -> Result<ResetReport, LakehouseError> {
+        self.checkpoint.put(RESET_PENDING, Vec::new()).await?;
+        let objects = self.storage.list("").await?;
+        for object in &objects {
+            self.storage.delete(&object.path).await?;
+        }
+        let entries = self.checkpoint.scan("").await?;
+        let checkpoint_entries = entries.len().saturating_sub(1);
+        let batch = entries
+            .into_iter()
+            .fold(WriteBatch::new(), |batch, (key, _)| batch.delete(key));
+        self.checkpoint.write(batch).await?;
+        Ok(ResetReport {
+            objects: objects.len(),
+            checkpoint_entries,
+        })
     }
 
     /// Every table of the store, layer by layer, with what its last commit did.
@@ -303,7 +430,6 @@ mod tests {
     use super::*;
     use crate::checkpoint::MemoryCheckpointStore;
     use crate::models::bundled_project;
-    use crate::sample::{bundled_spec, generate};
     use crate::silver::bundled_pipelines;
     use crate::storage::MemoryStorage;
 
@@ -319,13 +445,9 @@ mod tests {
     }
 
     async fn land(storage: &Arc<dyn Storage>, batch: usize) {
-        let sample = generate(&bundled_spec()).expect("generate");
-        let folder = format!("batch_{batch:03}/");
-        for file in sample.files.iter().filter(|f| f.path.starts_with(&folder)) {
-            crate::landing::land_file(storage.as_ref(), &file.path, None, file.data.clone())
-                .await
-                .expect("land");
-        }
+        crate::sample::land_batch(storage.as_ref(), batch)
+            .await
+            .expect("land");
     }
 
     fn card<'a>(cards: &'a [TableCard], table: &str) -> &'a TableCard {
@@ -451,6 +573,102 @@ mod tests {
                     .expect("run");
                 assert!(report.cancelled);
                 assert_eq!(report.gold.expect("gold").results.len(), 3);
+            });
+    }
+
+    #[test]
+    fn an_interrupted_reset_blocks_runs_until_a_second_reset_finishes_it() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+                let checkpoint: Arc<dyn CheckpointStore> = Arc::new(MemoryCheckpointStore::new());
+                let over = |storage: Arc<dyn Storage>| {
+                    Lakehouse::new(
+                        storage,
+                        checkpoint.clone(),
+                        bundled_pipelines(),
+                        bundled_project(),
+                    )
+                };
+                let lakehouse = over(storage.clone());
+                land(&storage, 1).await;
+                let first = lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect("run all");
+                let board = lakehouse.board().await.expect("board");
+
+                // The fifth delete fails: the store is half deleted.
+                let failing: Arc<dyn Storage> =
+                    Arc::new(crate::testing::FailingStorage::new(storage.clone(), 5, 0));
+                let err = over(failing).reset().await.unwrap_err();
+                assert!(err.to_string().contains("injected failure"), "{err}");
+                assert!(lakehouse.reset_pending().await.expect("pending"));
+                let refused = lakehouse.run(&Stage::ALL, &mut |_| Flow::Continue).await;
+                assert!(
+                    matches!(refused, Err(LakehouseError::ResetInterrupted)),
+                    "{refused:?}"
+                );
+
+                let report = lakehouse.reset().await.expect("reset again");
+                assert!(
+                    report.objects > 0 && report.checkpoint_entries > 0,
+                    "{report:?}"
+                );
+                assert!(storage.list("").await.expect("list").is_empty());
+                assert!(checkpoint.scan("").await.expect("scan").is_empty());
+                assert!(!lakehouse.reset_pending().await.expect("pending"));
+                assert_eq!(
+                    lakehouse.reset().await.expect("reset empty"),
+                    ResetReport::default()
+                );
+
+                // The same batch gives the same lakehouse as before the reset.
+                land(&storage, 1).await;
+                let again = lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect("run after reset");
+                assert_eq!(again.summary(), first.summary());
+                let rows = |cards: Vec<TableCard>| {
+                    cards
+                        .into_iter()
+                        .map(|card| (card.table, card.rows))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(rows(lakehouse.board().await.expect("board")), rows(board));
+            });
+    }
+
+    #[test]
+    fn the_summary_counts_files_rows_quarantine_and_tests() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                land(&storage, 1).await;
+                land(&storage, 2).await;
+                let report = lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect("run all");
+                let summary = report.summary();
+                let gold = report.gold.as_ref().expect("gold ran");
+                assert_eq!(summary.files, 12);
+                assert_eq!(summary.malformed, 1);
+                assert_eq!(summary.quarantined, 3);
+                assert_eq!(summary.failed, 0);
+                assert_eq!(summary.tests_passed, gold.count(NodeStatus::Pass));
+                assert!(summary.tests_passed > 0);
+                assert_eq!(
+                    summary.to_string(),
+                    format!(
+                        "12 files, {} rows (1 malformed); 3 rows quarantined; tests: {} passed, \
+                         {} warned, 0 failed",
+                        summary.rows, summary.tests_passed, summary.tests_warned
+                    )
+                );
             });
     }
 }

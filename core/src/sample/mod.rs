@@ -17,6 +17,7 @@
 mod batches;
 mod entities;
 mod expected;
+mod land;
 mod reference;
 mod rng;
 mod table;
@@ -28,6 +29,7 @@ use bytes::Bytes;
 
 use batches::FilePlan;
 pub use expected::{ExpectedCounts, DIM_DATE_DAYS};
+pub use land::{land_batch, land_generated, SampleLandingError, GENERATED_SEED};
 
 /// The file format of the generated entities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

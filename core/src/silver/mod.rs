@@ -184,7 +184,7 @@ impl SilverReport {
 
 /// What the checkpoint holds for an entity: `silver/<entity>/progress`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
+pub struct SilverProgress {
     /// The last Bronze version processed.
     pub bronze_version: i64,
     /// The Silver table's version after it.
@@ -290,7 +290,7 @@ impl Silver {
     }
 
     /// What the checkpoint holds for `entity`.
-    pub async fn progress(&self, entity: &str) -> Result<Option<Progress>, SilverError> {
+    pub async fn progress(&self, entity: &str) -> Result<Option<SilverProgress>, SilverError> {
         let key = progress_key(entity);
         match self.checkpoint.get(&key).await? {
             None => Ok(None),
@@ -605,7 +605,7 @@ impl Silver {
     }
 
     async fn save_progress(&self, report: &SilverReport, latest: i64) -> Result<(), SilverError> {
-        let progress = Progress {
+        let progress = SilverProgress {
             bronze_version: latest,
             silver_version: report.version,
             quarantine_version: report.quarantine_version,
