@@ -46,13 +46,13 @@ pub(crate) fn topological_order(project: &Project) -> Result<Vec<String>, ModelE
             .filter(|id| !done.contains(*id))
             .copied()
             .collect();
-        let file = project
+        let path = project
             .nodes
             .get(cycle[0])
             .map(|node| node.original_file_path.clone())
             .unwrap_or_default();
         return Err(ModelError::Project {
-            file,
+            path,
             detail: format!(
                 "the models depend on each other in a cycle: {}",
                 cycle.join(", ")

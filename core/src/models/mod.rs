@@ -36,41 +36,167 @@ pub use project::{
 pub use run::{Command, ModelRunner, NodeResult, NodeStatus, RunOptions, RunResults};
 pub use snapshot::{HardDeletes, MetaNames, SnapshotConfig, Strategy};
 
+use arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+
 use crate::delta::DeltaError;
 use crate::storage::StorageError;
 
 /// Where a run writes its artifacts in the store.
 pub const TARGET: &str = "target";
 
-/// Why a project could not be read or a command could not run. Node failures during a
-/// run are not errors: they are results ([`NodeStatus::Error`]).
+/// Why a project could not be read, a command could not run, or a node failed. A
+/// node's failure during a run is not returned: it becomes its result's message
+/// ([`NodeStatus::Error`]), and names the node's file first.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// A YAML file is invalid.
-    #[error("{file}: {detail}")]
-    Yaml { file: String, detail: String },
-    /// A template does not parse or render.
-    #[error("{file}{}: {detail}", line.map(|line| format!(":{line}")).unwrap_or_default())]
-    Jinja {
-        file: String,
-        line: Option<usize>,
+    #[error("{path}: {detail}")]
+    Yaml {
+        /// The file, from the project root.
+        path: String,
+        /// What is wrong.
         detail: String,
     },
-    /// The project's files do not fit together (a duplicate model, a cycle, a bad config).
-    #[error("{file}: {detail}")]
-    Project { file: String, detail: String },
+    /// A template does not parse or render.
+    #[error("{path}{}: {detail}", line.map(|line| format!(":{line}")).unwrap_or_default())]
+    Jinja {
+        /// The template's file.
+        path: String,
+        /// The line, where minijinja knows it.
+        line: Option<usize>,
+        /// minijinja's kind and detail.
+        detail: String,
+    },
+    /// The project's files do not fit together (a duplicate model, a cycle, a missing
+    /// dependency).
+    #[error("{path}: {detail}")]
+    Project {
+        /// The file at fault.
+        path: String,
+        /// What does not fit.
+        detail: String,
+    },
+    /// A node's configuration has a value it cannot have.
+    #[error("{path}: {detail}")]
+    Config {
+        /// The node's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// The key and the value at fault.
+        detail: String,
+    },
     /// A `--select` or `--exclude` cannot be read.
     #[error("selector {selector:?}: {detail}")]
-    Selector { selector: String, detail: String },
+    Selector {
+        /// The selector as given.
+        selector: String,
+        /// Why it cannot be read.
+        detail: String,
+    },
     /// No model has this name.
     #[error("no model is named {0}")]
     UnknownModel(String),
-    /// A query failed outside a node (in `show`).
-    #[error("{node}: {detail}")]
-    Sql { node: String, detail: String },
-    /// A Delta table operation failed.
+    /// A source table a node reads is not in the store.
+    #[error(
+        "{path}: source {source_table} is the Delta table {table_path}, which does not exist yet"
+    )]
+    MissingSource {
+        /// The node's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// The source table as `<source>.<table>`.
+        source_table: String,
+        /// The table's store path.
+        table_path: String,
+    },
+    /// A node's query failed to plan or run.
+    #[error("{path}: {source}")]
+    Sql {
+        /// The node's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
+    /// The session could not be set up (a schema or a table not registered).
+    #[error("{relation}: {source}")]
+    Session {
+        /// The schema or table.
+        relation: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
+    /// A node's rows could not be reshaped (cast, concatenated, keyed).
+    #[error("{path}: {source}")]
+    Arrow {
+        /// The node's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// Arrow's error.
+        source: ArrowError,
+    },
+    /// An incremental model's new columns differ from its table's with
+    /// `on_schema_change: fail`.
+    #[error("{path}: The source and target schemas on this incremental model are out of sync: added {added:?}, removed {removed:?} (on_schema_change: fail)")]
+    SchemaChange {
+        /// The model's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// Columns the model has and its table does not.
+        added: Vec<String>,
+        /// Columns its table has and the model does not.
+        removed: Vec<String>,
+    },
+    /// A model's rows do not fit its table (a `unique_key` that is not a column).
+    #[error("{path}: {detail}")]
+    Schema {
+        /// The model's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// What does not fit.
+        detail: String,
+    },
+    /// A snapshot's rows cannot be versioned (a missing or clashing column, an
+    /// unreadable `dbt_valid_to_current`, no rows on the first run).
+    #[error("{path}: {detail}")]
+    Snapshot {
+        /// The snapshot's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A node's Delta table operation failed.
+    #[error("{path}: {source}")]
+    Delta {
+        /// The node's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// The Delta error.
+        source: Box<DeltaError>,
+    },
+    /// A test's failing rows could not be stored (`store_failures`).
+    #[error("{path}: storing the failures: {source}")]
+    StoreFailures {
+        /// The test's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// The Delta error.
+        source: Box<DeltaError>,
+    },
+    /// A Delta table operation outside a node failed.
     #[error(transparent)]
-    Delta(#[from] DeltaError),
+    Table(#[from] DeltaError),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -84,9 +210,57 @@ impl ModelError {
             None => err.kind().to_string(),
         };
         ModelError::Jinja {
-            file: err.name().unwrap_or("<template>").to_owned(),
+            path: err.name().unwrap_or("<template>").to_owned(),
             line: err.line(),
             detail,
+        }
+    }
+}
+
+/// The errors that name one node and its file.
+impl Node {
+    /// A query of this node failed.
+    pub(crate) fn sql_error(&self, source: DataFusionError) -> ModelError {
+        ModelError::Sql {
+            node: self.name.clone(),
+            path: self.original_file_path.clone(),
+            source,
+        }
+    }
+
+    /// Reshaping this node's rows failed.
+    pub(crate) fn arrow_error(&self, source: ArrowError) -> ModelError {
+        ModelError::Arrow {
+            node: self.name.clone(),
+            path: self.original_file_path.clone(),
+            source,
+        }
+    }
+
+    /// A Delta operation of this node failed.
+    pub(crate) fn delta_error(&self, source: DeltaError) -> ModelError {
+        ModelError::Delta {
+            node: self.name.clone(),
+            path: self.original_file_path.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// This node's configuration is invalid.
+    pub(crate) fn config_error(&self, detail: String) -> ModelError {
+        ModelError::Config {
+            node: self.name.clone(),
+            path: self.original_file_path.clone(),
+            detail,
+        }
+    }
+
+    /// This snapshot cannot version its rows.
+    pub(crate) fn snapshot_error(&self, detail: impl Into<String>) -> ModelError {
+        ModelError::Snapshot {
+            node: self.name.clone(),
+            path: self.original_file_path.clone(),
+            detail: detail.into(),
         }
     }
 }
