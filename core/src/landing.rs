@@ -39,13 +39,26 @@ impl FileFormat {
 pub enum LandingError {
     /// The extension is not one Bronze reads.
     #[error("{file}: unsupported file type (expected .csv, .ndjson, .jsonl, .json or .parquet)")]
-    UnsupportedFormat { file: String },
+    UnsupportedFormat {
+        /// The file, by its path.
+        file: String,
+    },
     /// No valid entity name could be taken from the file name, or the given one is invalid.
     #[error("{file}: {entity:?} is not a valid entity name (lowercase letters, digits and '_')")]
-    InvalidEntity { file: String, entity: String },
+    InvalidEntity {
+        /// The file, by its path.
+        file: String,
+        /// The entity.
+        entity: String,
+    },
     /// A Parquet file whose footer cannot be read (truncated, or not Parquet at all).
     #[error("{file}: not a readable Parquet file ({detail})")]
-    UnreadableParquet { file: String, detail: String },
+    UnreadableParquet {
+        /// The file, by its path.
+        file: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The store refused the write.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -55,12 +68,21 @@ pub enum LandingError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LandOutcome {
     /// A new file in the landing zone.
-    Landed { path: String },
+    Landed {
+        /// The object's path in the store.
+        path: String,
+    },
     /// The same bytes were already there; nothing changed.
-    Unchanged { path: String },
+    Unchanged {
+        /// The object's path in the store.
+        path: String,
+    },
     /// Different bytes were there under this name; the new ones replace them, and
     /// Bronze will see a new file.
-    Replaced { path: String },
+    Replaced {
+        /// The object's path in the store.
+        path: String,
+    },
 }
 
 impl LandOutcome {

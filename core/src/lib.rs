@@ -38,6 +38,8 @@
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
 //! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod bronze;
 pub mod checkpoint;
 pub mod delta;

@@ -176,20 +176,38 @@ impl Default for BronzeOptions {
 pub enum BronzeError {
     /// A file cannot be read as its format says.
     #[error("{file}: {detail}")]
-    InvalidFile { file: String, detail: String },
+    InvalidFile {
+        /// The file, by its path.
+        file: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// A file has columns the table lacks, and the stream fails on new columns.
     #[error("{file}: new columns {columns:?} (schema evolution: fail on new columns)")]
-    NewColumns { file: String, columns: Vec<String> },
+    NewColumns {
+        /// The file, by its path.
+        file: String,
+        /// The columns.
+        columns: Vec<String>,
+    },
     /// A planned file changed or vanished before its batch could be redone.
     #[error("{file}: changed or removed before batch {batch} could be redone: {detail}")]
     PlannedFileChanged {
+        /// The file, by its path.
         file: String,
+        /// The Bronze batch.
         batch: i64,
+        /// What went wrong.
         detail: String,
     },
     /// The checkpoint holds something this version cannot read.
     #[error("checkpoint {key}: {detail}")]
-    CorruptCheckpoint { key: String, detail: String },
+    CorruptCheckpoint {
+        /// The checkpoint key.
+        key: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -33,11 +33,24 @@ use crate::MaybeSendSync;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
     /// Set `key` to `value`, replacing any value.
-    Put { key: String, value: Vec<u8> },
+    Put {
+        /// The checkpoint key.
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
     /// Set `key` to `value`; the whole batch fails if `key` already has a value.
-    PutIfAbsent { key: String, value: Vec<u8> },
+    PutIfAbsent {
+        /// The checkpoint key.
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
     /// Remove `key`; removing a missing key is not an error.
-    Delete { key: String },
+    Delete {
+        /// The checkpoint key.
+        key: String,
+    },
 }
 
 impl WriteOp {
@@ -156,21 +169,42 @@ impl WriteBatch {
 pub enum CheckpointError {
     /// A `put_if_absent` found the key taken; nothing in its batch was written.
     #[error("checkpoint key {key}: already exists")]
-    KeyExists { key: String },
+    KeyExists {
+        /// The checkpoint key.
+        key: String,
+    },
     /// The key is not a valid checkpoint key.
     #[error("checkpoint key {key:?}: invalid: {reason}")]
-    InvalidKey { key: String, reason: &'static str },
+    InvalidKey {
+        /// The checkpoint key.
+        key: String,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
     /// The browser's storage quota or the disk is full. Nothing was written.
     #[error("checkpoint store {location}: out of space or over the storage quota: {detail}")]
-    QuotaExceeded { location: String, detail: String },
+    QuotaExceeded {
+        /// The database or folder the store lives in.
+        location: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// Stored state could not be read back (a damaged file, a foreign database).
     #[error("checkpoint store {location}: corrupt: {detail}")]
-    Corrupt { location: String, detail: String },
+    Corrupt {
+        /// The database or folder the store lives in.
+        location: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// Any other failure of the underlying platform.
     #[error("checkpoint store {location}: {operation} failed: {detail}")]
     Io {
+        /// The database or folder the store lives in.
         location: String,
+        /// The operation that failed.
         operation: &'static str,
+        /// What went wrong.
         detail: String,
     },
 }

@@ -58,9 +58,19 @@ pub enum GenericTest {
     /// No nulls.
     NotNull,
     /// Every value in a list (nulls aside).
-    AcceptedValues { values: Vec<String>, quote: bool },
+    AcceptedValues {
+        /// The accepted values.
+        values: Vec<String>,
+        /// Whether the values are quoted as strings in SQL.
+        quote: bool,
+    },
     /// Every value present in `field` of the relation `to` (a Jinja expression).
-    Relationships { to: String, field: String },
+    Relationships {
+        /// The relation, as a Jinja expression (`ref(...)`).
+        to: String,
+        /// The column of `to`.
+        field: String,
+    },
 }
 
 impl GenericTest {
@@ -80,9 +90,11 @@ impl GenericTest {
 pub enum TestKind {
     /// A generic test on a model or source, and optionally a column.
     Generic {
+        /// The test and its arguments.
         test: GenericTest,
         /// The tested node's unique id (a model or a source).
         attached_to: String,
+        /// The tested column, if the test is on one.
         column: Option<String>,
     },
     /// A SQL file in `tests/` whose rows are failures.

@@ -26,9 +26,15 @@ use super::config::NodeConfig;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
     /// A newer value in this column is a new version.
-    Timestamp { updated_at: String },
+    Timestamp {
+        /// The column holding each row's last update time.
+        updated_at: String,
+    },
     /// A different value in any of these columns (`None`: all but the key) is.
-    Check { columns: Option<Vec<String>> },
+    Check {
+        /// The columns.
+        columns: Option<Vec<String>>,
+    },
 }
 
 /// What a key missing from the source does.

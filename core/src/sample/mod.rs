@@ -101,7 +101,12 @@ pub enum SampleError {
     InvalidSpec(String),
     /// A file could not be encoded.
     #[error("{file}: cannot encode: {detail}")]
-    Encode { file: String, detail: String },
+    Encode {
+        /// The file, by its path.
+        file: String,
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 /// The entities in the order they are written.

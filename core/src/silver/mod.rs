@@ -87,32 +87,65 @@ pub enum SilverError {
     Pipeline(#[from] PipelineError),
     /// Pipelines look each other up in a cycle.
     #[error("the Silver pipelines of {entities} look each other up in a cycle")]
-    Cycle { entities: String },
+    Cycle {
+        /// The entities in the cycle.
+        entities: String,
+    },
     /// No pipeline for the entity asked for.
     #[error("no Silver pipeline for {entity} (there are: {known})")]
-    UnknownEntity { entity: String, known: String },
+    UnknownEntity {
+        /// The entity.
+        entity: String,
+        /// The entities that have a pipeline.
+        known: String,
+    },
     /// A lookup table the pipeline needs does not exist.
     #[error("{entity}: lookup table {table} does not exist yet (run Silver for it first)")]
-    MissingLookup { entity: String, table: String },
+    MissingLookup {
+        /// The entity.
+        entity: String,
+        /// The table's path in the store.
+        table: String,
+    },
     /// The batch holds a key twice when it reaches the merge.
     #[error("{file}: the rows reaching the merge hold key {key} twice (is the dedupe step switched off?)")]
-    DuplicateKey { file: String, key: String },
+    DuplicateKey {
+        /// The file, by its path.
+        file: String,
+        /// The key, as text.
+        key: String,
+    },
     /// Rows went missing between Bronze and Silver: a step lost rows it neither
     /// passed on, rejected nor counted as duplicates.
     #[error("{file}: {rows_in} rows in, but {rows_out} out + {quarantined} quarantined + {duplicates} duplicates")]
     Unbalanced {
+        /// The file, by its path.
         file: String,
+        /// Rows read from Bronze.
         rows_in: u64,
+        /// Rows passed on.
         rows_out: u64,
+        /// Rows rejected.
         quarantined: u64,
+        /// Rows dropped as duplicates.
         duplicates: u64,
     },
     /// The Bronze rows could not be shaped for the steps.
     #[error("{table}: {detail}")]
-    Source { table: String, detail: String },
+    Source {
+        /// The table's path in the store.
+        table: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The checkpoint holds something unreadable.
     #[error("checkpoint key {key} is corrupt: {detail}")]
-    CorruptCheckpoint { key: String, detail: String },
+    CorruptCheckpoint {
+        /// The checkpoint key.
+        key: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// A Delta table operation failed.
     #[error(transparent)]
     Delta(#[from] DeltaError),

@@ -141,16 +141,34 @@ impl StepOutput {
 pub enum TransformError {
     /// The step names a column the data does not have.
     #[error("column {column} is not in the data (it has {available})")]
-    MissingColumn { column: String, available: String },
+    MissingColumn {
+        /// The column.
+        column: String,
+        /// The columns the data has.
+        available: String,
+    },
     /// The column's type is not one this step takes.
     #[error("column {column} is {data_type}, which this step cannot take")]
-    UnsupportedType { column: String, data_type: DataType },
+    UnsupportedType {
+        /// The column.
+        column: String,
+        /// The column's type.
+        data_type: DataType,
+    },
     /// A lookup table the step needs was not loaded.
     #[error("lookup table {table} is not loaded")]
-    MissingLookup { table: String },
+    MissingLookup {
+        /// The table's path in the store.
+        table: String,
+    },
     /// A derived column's expression failed.
     #[error("expression {expr:?}: {detail}")]
-    Expression { expr: String, detail: String },
+    Expression {
+        /// The expression, as SQL.
+        expr: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// An Arrow kernel failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

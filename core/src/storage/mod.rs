@@ -47,32 +47,60 @@ pub struct ObjectMeta {
 pub enum StorageError {
     /// No object at this path.
     #[error("{path}: not found")]
-    NotFound { path: String },
+    NotFound {
+        /// The object's path in the store.
+        path: String,
+    },
     /// `put_if_absent` lost: an object is already there.
     #[error("{path}: already exists")]
-    AlreadyExists { path: String },
+    AlreadyExists {
+        /// The object's path in the store.
+        path: String,
+    },
     /// The disk is full or the browser's storage quota is used up. Nothing was written.
     #[error("{path}: out of space or over the storage quota: {detail}")]
-    QuotaExceeded { path: String, detail: String },
+    QuotaExceeded {
+        /// The object's path in the store.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The platform refused access.
     #[error("{path}: permission denied: {detail}")]
-    PermissionDenied { path: String, detail: String },
+    PermissionDenied {
+        /// The object's path in the store.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The path is not a valid object path.
     #[error("{path:?}: invalid path: {reason}")]
-    InvalidPath { path: String, reason: &'static str },
+    InvalidPath {
+        /// The object's path in the store.
+        path: String,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
     /// A ranged read asked for bytes past the end of the object.
     #[error("{path}: range {start}..{end} is outside the object's {size} bytes")]
     InvalidRange {
+        /// The object's path in the store.
         path: String,
+        /// The first byte asked for.
         start: u64,
+        /// The byte after the last one asked for.
         end: u64,
+        /// The object's size in bytes.
         size: u64,
     },
     /// Any other failure of the underlying platform.
     #[error("{path}: {operation} failed: {detail}")]
     Io {
+        /// The object's path in the store.
         path: String,
+        /// The operation that failed.
         operation: &'static str,
+        /// What went wrong.
         detail: String,
     },
 }

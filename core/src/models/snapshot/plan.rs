@@ -16,7 +16,7 @@ use super::{HardDeletes, MetaNames, SnapshotConfig, Strategy};
 
 /// What a run writes: rows to merge into the snapshot on its scd id, and counts.
 #[derive(Debug)]
-pub struct SnapshotChanges {
+pub(crate) struct SnapshotChanges {
     /// New versions (new scd ids) and closed versions (existing scd ids).
     pub batches: Vec<RecordBatch>,
     /// Versions added.
@@ -461,7 +461,7 @@ fn deletion_batch(
 
 /// The changes a run makes: `existing` is every row of the snapshot (none on the first
 /// run), `source` the source's rows now, `now` the run's time in microseconds.
-pub fn plan(
+pub(crate) fn plan(
     config: &SnapshotConfig,
     existing: Option<&RecordBatch>,
     source: &RecordBatch,

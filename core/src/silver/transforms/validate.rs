@@ -34,13 +34,23 @@ pub enum Check {
     /// The value is absent (`_corrupt_record` of a well-formed row).
     IsNull,
     /// A number within `[min, max]` (either bound may be left out).
-    Range { min: Option<f64>, max: Option<f64> },
+    Range {
+        /// The lowest value allowed.
+        min: Option<f64>,
+        /// The highest value allowed.
+        max: Option<f64>,
+    },
     /// Text matching a regular expression.
     Regex(Regex),
     /// One of a list of values, compared as text.
     AcceptedValues(Vec<String>),
     /// Present in `key` of the lookup table `table`.
-    ForeignKey { table: String, key: String },
+    ForeignKey {
+        /// The lookup table's path in the store.
+        table: String,
+        /// Its key column.
+        key: String,
+    },
 }
 
 /// One rule on one column. Nulls pass every check but `not_null`, as in SQL.
