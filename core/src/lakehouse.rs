@@ -213,17 +213,6 @@ pub struct TableCard {
     pub deleted: u64,
 }
 
-fn metric(metrics: &BTreeMap<String, Value>, key: &str) -> u64 {
-    metrics
-        .get(key)
-        .and_then(|value| {
-            value
-                .as_str()
-                .map_or_else(|| value.as_u64(), |text| text.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// A warehouse: one store, its checkpoint store, the Silver pipelines and the dbt
 /// project.
 #[derive(Debug)]
@@ -383,42 +372,18 @@ impl Lakehouse {
             let Some(last) = delta.last_commit().await? else {
                 continue;
             };
-            let metrics = &last.operation_metrics;
-            let overwrite = last
-                .operation_parameters
-                .get("mode")
-                .and_then(Value::as_str)
-                == Some("Overwrite");
-            let (inserted, updated, deleted) = match last.operation.as_str() {
-                "MERGE" => (
-                    metric(metrics, "numTargetRowsInserted"),
-                    metric(metrics, "numTargetRowsUpdated"),
-                    metric(metrics, "numTargetRowsDeleted"),
-                ),
-                "DELETE" => (0, 0, metric(metrics, "numDeletedRows")),
-                "WRITE" if overwrite => {
-                    // An overwrite replaces every row the version before held.
-                    let before = match snapshot.version() {
-                        0 => 0,
-                        version => delta
-                            .snapshot_at(version - 1)
-                            .await?
-                            .num_records()
-                            .unwrap_or(0) as u64,
-                    };
-                    (metric(metrics, "numOutputRows"), 0, before)
-                }
-                _ => (metric(metrics, "numOutputRows"), 0, 0),
-            };
+            // What the commit recorded: a merge its inserts, updates and deletes, a
+            // delete its deletes, an overwrite its new rows and the rows it replaced.
+            let metrics = last.metrics();
             cards.push(TableCard {
                 table,
                 rows: snapshot.num_records(),
                 version: snapshot.version(),
                 operation: last.operation,
                 committed_ms: last.timestamp_ms,
-                inserted,
-                updated,
-                deleted,
+                inserted: metrics.rows_inserted,
+                updated: metrics.rows_updated,
+                deleted: metrics.rows_deleted,
             });
         }
         Ok(cards)

@@ -59,6 +59,7 @@ pub mod browser;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod testing;
 
+mod keys;
 mod maybe_send;
 mod send_bridge;
 pub use maybe_send::MaybeSendSync;

@@ -18,6 +18,13 @@ pub const LAYERS: [&str; 3] = ["bronze", "silver", "gold"];
 /// Where dropped files wait for ingest.
 pub const LANDING: &str = "landing/";
 
+/// The Delta `txn` application id under which `layer`'s pipeline records the batches
+/// it has written for `entity` (`medallion-bronze-trips`, `medallion-silver-trips`):
+/// existing tables and checkpoints carry these ids, so they must not change.
+pub fn txn_app_id(layer: &str, entity: &str) -> String {
+    format!("medallion-{layer}-{entity}")
+}
+
 /// Every table in the store, as `<layer>/<name>`, in layer order then by name.
 pub async fn list_tables(storage: &dyn Storage) -> StorageResult<Vec<String>> {
     let mut tables = Vec::new();

@@ -39,10 +39,10 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::delta::{schema::storage_type, DeltaError, DeltaTable, TableOptions, WriteOptions};
+use crate::delta::{schema::storage_type, DeltaError, DeltaTable, TableOptions, Txn, WriteOptions};
 use crate::landing::FileFormat;
 use crate::storage::{now_ms, ObjectMeta, Storage, StorageError};
-use crate::warehouse::LANDING;
+use crate::warehouse::{self, LANDING};
 
 use decode::{decode, Decoded};
 use state::{PlannedFile, StreamState};
@@ -265,11 +265,6 @@ pub fn table_path(entity: &str) -> String {
     format!("bronze/{entity}")
 }
 
-/// The stream's id: the checkpoint prefix and the Delta `txn` appId.
-pub fn stream_id(entity: &str) -> String {
-    format!("medallion-bronze-{entity}")
-}
-
 /// The metadata columns every Bronze row carries, after the data columns.
 pub const METADATA_COLUMNS: [&str; 6] = [
     "_source_file",
@@ -367,7 +362,10 @@ impl Bronze {
         if let Some(offset) = state.unfinished_batch().await? {
             let started = now_ms();
             let committed = match table.exists().await? {
-                true => table.snapshot().await?.txn_version(&stream_id(entity)),
+                true => table
+                    .snapshot()
+                    .await?
+                    .txn_version(&warehouse::txn_app_id("bronze", entity)),
                 false => None,
             };
             let report = if committed.is_some_and(|version| version >= offset.batch_id) {
@@ -613,7 +611,10 @@ impl Bronze {
             .append(
                 &batches,
                 WriteOptions {
-                    txn: Some((stream_id(entity), offset.batch_id)),
+                    txn: Some(Txn::new(
+                        warehouse::txn_app_id("bronze", entity),
+                        offset.batch_id,
+                    )),
                     merge_schema: true,
                     ..Default::default()
                 },

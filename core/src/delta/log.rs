@@ -7,6 +7,7 @@ use arrow::datatypes::SchemaRef;
 use serde_json::Value;
 
 use super::actions::{parse_commit, Action, Add, CommitInfo, Metadata, Protocol, Remove};
+use super::operation::{Operation, WriteMetrics};
 use super::{checkpoint, schema, DeltaError, DeltaResult};
 use crate::storage::{ObjectMeta, Storage, StorageError};
 
@@ -368,14 +369,30 @@ pub struct HistoryEntry {
     pub version: i64,
     /// When it was committed, milliseconds since the epoch.
     pub timestamp_ms: i64,
-    /// `CREATE TABLE`, `WRITE`, `MERGE`, `DELETE`, … (empty if the writer gave none).
+    /// `CREATE TABLE`, `WRITE`, `MERGE`, `DELETE`, … as the log spells it (empty if the
+    /// writer gave none); [`HistoryEntry::operation`] types it.
     pub operation: String,
     /// The operation's parameters.
     pub operation_parameters: BTreeMap<String, Value>,
-    /// Rows and files written, updated, removed.
+    /// Rows and files written, updated, removed, as the log holds them;
+    /// [`HistoryEntry::metrics`] types them.
     pub operation_metrics: BTreeMap<String, Value>,
     /// Whether it only added data.
     pub is_blind_append: Option<bool>,
+}
+
+impl HistoryEntry {
+    /// What the commit did, typed; a name this implementation does not write (another
+    /// writer's `OPTIMIZE`, say) is [`Operation::Other`].
+    pub fn operation(&self) -> Operation {
+        Operation::parse(&self.operation, &self.operation_parameters)
+    }
+
+    /// The commit's counts, read from its `operationMetrics` by the keys Delta's
+    /// writers use for its operation.
+    pub fn metrics(&self) -> WriteMetrics {
+        WriteMetrics::from_operation_metrics(&self.operation(), &self.operation_metrics)
+    }
 }
 
 /// The history of every commit file still in the log, newest first.

@@ -13,13 +13,18 @@
 //! - [`schema`]: Delta's JSON schema and Arrow's.
 //! - [`FileStats`]: per-file min, max and null counts, used to skip files.
 //! - [`DeltaTable`]: create, append, overwrite, delete, merge, history, time travel,
-//!   checkpoints and vacuum.
+//!   checkpoints and vacuum; each write one commit, its [`Operation`] and
+//!   [`WriteMetrics`] recorded in `commitInfo` and read back from [`HistoryEntry`].
 //! - [`DeltaTableProvider`]: one version of a table in DataFusion SQL, skipping files
 //!   by their statistics.
 
 pub mod actions;
 mod checkpoint;
+mod commit;
+mod delete;
 mod log;
+mod merge;
+mod operation;
 mod parquet_io;
 mod provider;
 #[cfg(test)]
@@ -29,15 +34,17 @@ mod stats;
 mod table;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
+mod write;
 
+pub use commit::{CommitOutcome, Txn, VacuumOutcome, DEFAULT_RETENTION_MS};
 pub use log::{HistoryEntry, Snapshot};
+pub use merge::MergeOptions;
+pub use operation::{MergeMetrics, Operation, WriteMetrics};
 pub(crate) use parquet_io::encode as encode_parquet;
 pub use provider::DeltaTableProvider;
 pub use stats::{compare_values, FileStats};
-pub use table::{
-    CommitOutcome, DeltaTable, MergeMetrics, MergeOptions, TableOptions, VacuumOutcome,
-    WriteMetrics, WriteOptions, DEFAULT_RETENTION_MS,
-};
+pub use table::{DeltaTable, TableOptions};
+pub use write::WriteOptions;
 
 use crate::storage::StorageError;
 

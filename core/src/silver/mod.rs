@@ -51,9 +51,10 @@ pub use transform::{
 use crate::bronze;
 use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
 use crate::delta::{
-    CommitOutcome, DeltaError, DeltaTable, MergeOptions, TableOptions, WriteOptions,
+    CommitOutcome, DeltaError, DeltaTable, MergeOptions, TableOptions, Txn, WriteOptions,
 };
 use crate::storage::{now_ms, Storage, StorageError};
+use crate::warehouse;
 
 /// The runner's row id column, added before the steps and dropped after them.
 pub(crate) const ROW_ID: &str = "__row_id";
@@ -72,11 +73,6 @@ pub fn table_path(entity: &str) -> String {
 /// The quarantine table of an entity: `silver/<entity>_quarantine`.
 pub fn quarantine_path(entity: &str) -> String {
     format!("silver/{entity}_quarantine")
-}
-
-/// The `txn` application id of an entity's Silver writes.
-pub fn app_id(entity: &str) -> String {
-    format!("medallion-silver-{entity}")
 }
 
 /// Why a Silver run failed. Every variant names the entity, file or table.
@@ -383,7 +379,7 @@ impl Silver {
         let latest = snapshot.version();
         let silver = DeltaTable::new(self.storage.clone(), table_path(entity));
         let quarantine = DeltaTable::new(self.storage.clone(), quarantine_path(entity));
-        let app = app_id(entity);
+        let app = warehouse::txn_app_id("silver", entity);
         let progress = self.progress(entity).await?;
         let silver_done = match silver.exists().await? {
             true => Some(silver.snapshot().await?.txn_version(&app)),
@@ -463,7 +459,7 @@ impl Silver {
             });
         }
 
-        let txn = Some((app.clone(), latest));
+        let txn = Some(Txn::new(app, latest));
         report.quarantine_version = Some(
             self.write_quarantine(&quarantine, rejected, full_refresh, txn.clone(), pipeline)
                 .await?,
@@ -546,14 +542,11 @@ impl Silver {
     }
 
     /// Whether `table` already holds the commit of `txn`.
-    async fn committed(
-        table: &DeltaTable,
-        txn: &Option<(String, i64)>,
-    ) -> Result<bool, SilverError> {
+    async fn committed(table: &DeltaTable, txn: &Option<Txn>) -> Result<bool, SilverError> {
         let snapshot = table.snapshot().await?;
         Ok(txn
             .as_ref()
-            .is_some_and(|(app, version)| snapshot.txn_version(app) >= Some(*version)))
+            .is_some_and(|txn| txn.is_committed_in(&snapshot)))
     }
 
     async fn write_quarantine(
@@ -561,7 +554,7 @@ impl Silver {
         table: &DeltaTable,
         rows: RecordBatch,
         full_refresh: bool,
-        txn: Option<(String, i64)>,
+        txn: Option<Txn>,
         pipeline: &Pipeline,
     ) -> Result<i64, SilverError> {
         let description = format!("rows of {} that a Silver step rejected", pipeline.entity);
@@ -592,7 +585,7 @@ impl Silver {
         table: &DeltaTable,
         rows: RecordBatch,
         full_refresh: bool,
-        txn: Option<(String, i64)>,
+        txn: Option<Txn>,
         pipeline: &Pipeline,
     ) -> Result<CommitOutcome, SilverError> {
         let source_error = |detail: String| SilverError::Source {

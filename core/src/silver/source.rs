@@ -8,11 +8,11 @@ use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, StringArray, U
 use arrow::compute::{cast, concat, filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::Value;
 
 use super::{is_runner_column, ROW_ID};
+use crate::keys::encode_keys;
 use crate::silver::pipeline::Rejection;
 
 /// The columns of a quarantine row before the data: why, and which step.
@@ -212,19 +212,10 @@ pub(crate) fn first_duplicate_key(
                 .ok_or_else(|| format!("{key} is not in the pipeline's output"))
         })
         .collect::<Result<Vec<ArrayRef>, String>>()?;
-    let converter = RowConverter::new(
-        columns
-            .iter()
-            .map(|column| SortField::new(column.data_type().clone()))
-            .collect(),
-    )
-    .map_err(|err| err.to_string())?;
-    let rows = converter
-        .convert_columns(&columns)
-        .map_err(|err| err.to_string())?;
+    let rows = encode_keys(&columns).map_err(|err| err.to_string())?;
     let mut seen = HashSet::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
-        if columns.iter().any(|column| column.is_null(row)) {
+        if rows.has_null(row) {
             continue;
         }
         if !seen.insert(rows.row(row)) {

@@ -3,12 +3,12 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use arrow::array::{make_comparator, Array, ArrayRef, BooleanArray, DynComparator};
+use arrow::array::{make_comparator, ArrayRef, BooleanArray, DynComparator};
 use arrow::compute::{filter_record_batch, SortOptions};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
 use serde::Deserialize;
 
+use crate::keys::encode_keys;
 use crate::silver::transform::{
     column_index, Columns, StepContext, StepOutput, Transform, TransformError,
 };
@@ -53,13 +53,7 @@ impl Transform for Dedupe {
             .iter()
             .map(|column| Ok(input.column(column_index(&input, column)?).clone()))
             .collect::<Result<Vec<ArrayRef>, TransformError>>()?;
-        let converter = RowConverter::new(
-            key_columns
-                .iter()
-                .map(|column| SortField::new(column.data_type().clone()))
-                .collect(),
-        )?;
-        let keys = converter.convert_columns(&key_columns)?;
+        let keys = encode_keys(&key_columns)?;
         let mut orderings: Vec<DynComparator> = Vec::new();
         if let Some(column) = &self.order_by {
             orderings.push(self_comparator(
