@@ -27,7 +27,7 @@ use crate::storage::Storage;
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// Encodes a batch as one snappy-compressed Parquet file.
-pub fn encode(batch: &RecordBatch, file: &str) -> Result<Bytes, DeltaError> {
+pub(crate) fn encode(batch: &RecordBatch, file: &str) -> Result<Bytes, DeltaError> {
     let properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -182,7 +182,7 @@ impl AsyncFileReader for StorageFileReader {
 /// names are decoded, columns the file lacks (added to the table after it was written)
 /// are null, and every column is cast to the table's type. With `window`, only those
 /// rows of the file are decoded (row groups outside it are not even fetched).
-pub async fn read(
+pub(crate) async fn read(
     storage: Arc<dyn Storage>,
     path: &str,
     size: u64,
@@ -231,7 +231,7 @@ pub async fn read(
 }
 
 /// Shapes a batch to `schema`: by column name, casting types, nulls for missing columns.
-pub fn align(
+pub(crate) fn align(
     batch: &RecordBatch,
     schema: &SchemaRef,
     file: &str,

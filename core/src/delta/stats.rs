@@ -116,7 +116,7 @@ fn float_min_max(values: impl Iterator<Item = f64>) -> Option<(Value, Option<Val
 
 /// The minimum and (if it can be stated exactly) the maximum of a column, or `None`
 /// when the column has no non-null values or no statistics for its type.
-pub fn min_max(column: &ArrayRef) -> Option<(Value, Option<Value>)> {
+pub(crate) fn min_max(column: &ArrayRef) -> Option<(Value, Option<Value>)> {
     if column.null_count() == column.len() {
         return None;
     }

@@ -114,7 +114,6 @@ fn merge_edge_cases() {
     );
 }
 
-
 #[test]
 fn merge_on_a_composite_key_matches_on_every_column() {
     let (_, table) = new_table();
@@ -282,4 +281,3 @@ fn merge_by_sequence_keeps_the_newest_version_and_applies_deletions() {
         "silver/trips: schema mismatch: delete marker deleted is not in the source"
     );
 }
-

@@ -608,7 +608,11 @@ fn overwrite_records_the_rows_it_deleted_and_history_reads_them_typed() {
     assert_eq!(overwrite.operation_metrics["numDeletedRows"], "2");
     let metrics = overwrite.metrics();
     assert_eq!(
-        (metrics.rows_inserted, metrics.rows_deleted, metrics.files_removed),
+        (
+            metrics.rows_inserted,
+            metrics.rows_deleted,
+            metrics.files_removed
+        ),
         (1, 2, 1)
     );
     assert_eq!(append.operation(), Operation::Append);
