@@ -641,7 +641,7 @@ fn print_batch(report: &BatchReport) {
 }
 
 fn print_silver(report: &SilverReport) {
-    let table = silver::table_path(&report.entity);
+    let table = warehouse::silver_table(&report.entity);
     if let Some(note) = &report.note {
         println!("{table}  {note}");
         return;

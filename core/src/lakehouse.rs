@@ -269,7 +269,7 @@ impl Lakehouse {
                 report.bronze.extend(batches);
                 let progress = RunProgress {
                     stage: Stage::Bronze,
-                    step: crate::bronze::table_path(entity),
+                    step: warehouse::bronze_table(entity),
                     rows: Some(rows),
                     done: index + 1,
                     total: entities.len(),
@@ -297,7 +297,7 @@ impl Lakehouse {
                 report.silver.push(run);
                 let progress = RunProgress {
                     stage: Stage::Silver,
-                    step: crate::silver::table_path(entity),
+                    step: warehouse::silver_table(entity),
                     rows,
                     done: index + 1,
                     total: entities.len(),

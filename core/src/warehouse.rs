@@ -15,8 +15,37 @@ use crate::storage::{Storage, StorageResult};
 /// The layers that hold tables, in pipeline order.
 pub const LAYERS: [&str; 3] = ["bronze", "silver", "gold"];
 
+/// The layer of the dbt project's tables.
+const GOLD: &str = LAYERS[2];
+
 /// Where dropped files wait for ingest.
 pub const LANDING: &str = "landing/";
+
+/// The Bronze table of an entity's stream: `bronze/<entity>`.
+pub fn bronze_table(entity: &str) -> String {
+    format!("bronze/{entity}")
+}
+
+/// The Silver table of an entity: `silver/<entity>`.
+pub fn silver_table(entity: &str) -> String {
+    format!("silver/{entity}")
+}
+
+/// The quarantine table of an entity: `silver/<entity>_quarantine`.
+pub fn quarantine_table(entity: &str) -> String {
+    format!("silver/{entity}_quarantine")
+}
+
+/// The table of a Gold model or snapshot: `gold/<name>`.
+pub fn gold_table(name: &str) -> String {
+    format!("{GOLD}/{name}")
+}
+
+/// Where a data test's failing rows are stored with `store_failures`:
+/// `gold/dbt_test__audit/<test>`, as dbt's audit schema.
+pub fn test_audit_table(test: &str) -> String {
+    format!("{GOLD}/dbt_test__audit/{test}")
+}
 
 /// The Delta `txn` application id under which `layer`'s pipeline records the batches
 /// it has written for `entity` (`medallion-bronze-trips`, `medallion-silver-trips`):

@@ -260,11 +260,6 @@ impl BatchReport {
     }
 }
 
-/// The Delta table of an entity's Bronze stream.
-pub fn table_path(entity: &str) -> String {
-    format!("bronze/{entity}")
-}
-
 /// The metadata columns every Bronze row carries, after the data columns.
 pub const METADATA_COLUMNS: [&str; 6] = [
     "_source_file",
@@ -357,7 +352,7 @@ impl Bronze {
         options: &BronzeOptions,
     ) -> Result<Vec<BatchReport>, BronzeError> {
         let state = StreamState::new(self.checkpoint.as_ref(), entity);
-        let table = DeltaTable::new(self.storage.clone(), table_path(entity));
+        let table = DeltaTable::new(self.storage.clone(), warehouse::bronze_table(entity));
         let mut reports = Vec::new();
         if let Some(offset) = state.unfinished_batch().await? {
             let started = now_ms();

@@ -12,7 +12,7 @@ use crate::storage::Storage;
 
 /// Rows in `bronze/<entity>`.
 pub(crate) async fn bronze_rows(storage: &Arc<dyn Storage>, entity: &str) -> usize {
-    let table = DeltaTable::new(storage.clone(), table_path(entity));
+    let table = DeltaTable::new(storage.clone(), crate::warehouse::bronze_table(entity));
     let snapshot = table.snapshot().await.expect("snapshot");
     snapshot.num_records().expect("numRecords in every add") as usize
 }

@@ -33,7 +33,7 @@ fn land(storage: &Arc<dyn Storage>, path: &str, data: &[u8]) {
 /// Every row of a table as text, one string per row, columns by name, sorted; the
 /// columns in `skip` left out.
 fn table_rows(storage: &Arc<dyn Storage>, entity: &str, skip: &[&str]) -> Vec<String> {
-    let table = DeltaTable::new(storage.clone(), table_path(entity));
+    let table = DeltaTable::new(storage.clone(), crate::warehouse::bronze_table(entity));
     let snapshot = block_on(table.snapshot()).expect("snapshot");
     let batches = block_on(table.read(&snapshot)).expect("read");
     let mut rows = Vec::new();
@@ -64,7 +64,7 @@ fn table_rows(storage: &Arc<dyn Storage>, entity: &str, skip: &[&str]) -> Vec<St
 }
 
 fn column(storage: &Arc<dyn Storage>, entity: &str, name: &str) -> Vec<Option<String>> {
-    let table = DeltaTable::new(storage.clone(), table_path(entity));
+    let table = DeltaTable::new(storage.clone(), crate::warehouse::bronze_table(entity));
     let snapshot = block_on(table.snapshot()).expect("snapshot");
     let batches = block_on(table.read(&snapshot)).expect("read");
     let mut values = Vec::new();

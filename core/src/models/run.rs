@@ -33,16 +33,6 @@ pub struct ModelRunner {
     project: Project,
 }
 
-/// The store path of a model's table.
-fn gold_path(name: &str) -> String {
-    format!("{GOLD_SCHEMA}/{name}")
-}
-
-/// Where a test's failing rows are stored with `store_failures`.
-fn audit_path(name: &str) -> String {
-    format!("{GOLD_SCHEMA}/dbt_test__audit/{name}")
-}
-
 /// What a run has done so far, node by node.
 #[derive(Debug, Default)]
 struct Progress {
@@ -183,7 +173,7 @@ impl ModelRunner {
     ) -> Result<bool, ModelError> {
         Ok(node.materialized == Some(Materialization::Incremental)
             && !full_refresh
-            && DeltaTable::new(self.storage.clone(), gold_path(&node.name))
+            && DeltaTable::new(self.storage.clone(), warehouse::gold_table(&node.name))
                 .exists()
                 .await
                 .map_err(|err| node.delta_error(err))?)

@@ -65,16 +65,6 @@ pub(crate) fn is_runner_column(name: &str) -> bool {
     name == ROW_ID || bronze::METADATA_COLUMNS.contains(&name)
 }
 
-/// The Silver table of an entity: `silver/<entity>`.
-pub fn table_path(entity: &str) -> String {
-    format!("silver/{entity}")
-}
-
-/// The quarantine table of an entity: `silver/<entity>_quarantine`.
-pub fn quarantine_path(entity: &str) -> String {
-    format!("silver/{entity}_quarantine")
-}
-
 /// Why a Silver run failed. Every variant names the entity, file or table.
 #[derive(Debug, thiserror::Error)]
 pub enum SilverError {
@@ -370,15 +360,15 @@ impl Silver {
             full_refresh: options.full_refresh,
             ..Default::default()
         };
-        let bronze = DeltaTable::new(self.storage.clone(), bronze::table_path(entity));
+        let bronze = DeltaTable::new(self.storage.clone(), warehouse::bronze_table(entity));
         if !bronze.exists().await? {
             report.note = Some(format!("{} does not exist yet", bronze.root()));
             return Ok(report);
         }
         let snapshot = bronze.snapshot().await?;
         let latest = snapshot.version();
-        let silver = DeltaTable::new(self.storage.clone(), table_path(entity));
-        let quarantine = DeltaTable::new(self.storage.clone(), quarantine_path(entity));
+        let silver = DeltaTable::new(self.storage.clone(), warehouse::silver_table(entity));
+        let quarantine = DeltaTable::new(self.storage.clone(), warehouse::quarantine_table(entity));
         let app = warehouse::txn_app_id("silver", entity);
         let progress = self.progress(entity).await?;
         let silver_done = match silver.exists().await? {

@@ -110,8 +110,8 @@ pub(crate) async fn silver_state(storage: &Arc<dyn Storage>) -> BTreeMap<String,
     let mut state = BTreeMap::new();
     for pipeline in bundled_pipelines() {
         for table in [
-            table_path(&pipeline.entity),
-            quarantine_path(&pipeline.entity),
+            crate::warehouse::silver_table(&pipeline.entity),
+            crate::warehouse::quarantine_table(&pipeline.entity),
         ] {
             state.insert(table.clone(), table_rows(storage, &table).await);
         }

@@ -10,18 +10,19 @@ use arrow::compute::{concat_batches, interleave};
 use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
 use datafusion::prelude::SessionContext;
 
-use super::{audit_path, gold_path, ModelRunner};
+use super::ModelRunner;
 use crate::delta::{DeltaTable, MergeOptions, Snapshot, WriteOptions};
 use crate::engine;
+use crate::keys::KeyEncoder;
 use crate::models::config::{IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
 use crate::models::jinja::GOLD_SCHEMA;
 use crate::models::project::Node;
 use crate::models::snapshot::{self, SnapshotConfig};
 use crate::models::ModelError;
 use crate::storage::now_ms;
+use crate::warehouse;
 
 /// The columns of `batch` in `schema`'s order: missing ones null, others dropped.
 fn project_to(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
@@ -74,29 +75,12 @@ fn keep_target_columns(
     };
     let source_keys = key_columns(source)?;
     let target_keys = key_columns(target)?;
-    let converter = RowConverter::new(
-        source_keys
-            .iter()
-            .map(|c| SortField::new(c.data_type().clone()))
-            .collect(),
-    )
-    .map_err(|e| e.to_string())?;
-    let target_rows = converter
-        .convert_columns(
-            &target_keys
-                .iter()
-                .zip(&source_keys)
-                .map(|(t, s)| arrow::compute::cast(t, s.data_type()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
+    let encoder = KeyEncoder::for_columns(&source_keys).map_err(|e| e.to_string())?;
+    let target_rows = encoder.encode(&target_keys).map_err(|e| e.to_string())?;
     let index: HashMap<arrow::row::Row<'_>, usize> = (0..target.num_rows())
         .map(|row| (target_rows.row(row), row))
         .collect();
-    let source_rows = converter
-        .convert_columns(&source_keys)
-        .map_err(|e| e.to_string())?;
+    let source_rows = encoder.encode(&source_keys).map_err(|e| e.to_string())?;
     let picks: Vec<Option<usize>> = (0..source.num_rows())
         .map(|row| index.get(&source_rows.row(row)).copied())
         .collect();
@@ -149,7 +133,7 @@ impl ModelRunner {
         let batches = frame.collect().await.map_err(|err| node.sql_error(err))?;
         let incremental = materialized == Materialization::Incremental
             && self.incremental_now(node, full_refresh).await?;
-        let path = gold_path(&node.name);
+        let path = warehouse::gold_table(&node.name);
         let message = if incremental {
             self.apply_increment(node, &path, schema, &batches).await?
         } else {
@@ -200,7 +184,7 @@ impl ModelRunner {
         batches: &[RecordBatch],
     ) -> Result<(), ModelError> {
         let schema = batches.first().map(RecordBatch::schema);
-        self.write_table(&audit_path(&node.name), batches, schema)
+        self.write_table(&warehouse::test_audit_table(&node.name), batches, schema)
             .await
             .map(|_| ())
             .map_err(|source| ModelError::StoreFailures {
@@ -451,7 +435,7 @@ impl ModelRunner {
         let batches = frame.collect().await.map_err(|err| node.sql_error(err))?;
         let source = concat_batches(&schema, &batches).map_err(|err| node.arrow_error(err))?;
         let valid_to_current = Self::valid_to_current(session, node, &config).await?;
-        let table = DeltaTable::new(self.storage.clone(), gold_path(&node.name));
+        let table = DeltaTable::new(self.storage.clone(), warehouse::gold_table(&node.name));
         let existing = Self::snapshot_rows(node, &table).await?;
         let now = now_ms() * 1000;
         let changes = snapshot::plan(&config, existing.as_ref(), &source, now, valid_to_current)
