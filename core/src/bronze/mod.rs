@@ -39,7 +39,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::delta::{schema::storage_type, DeltaError, DeltaTable, TableOptions, Txn, WriteOptions};
+use crate::delta::{
+    schema::storage_type, DeltaError, DeltaTable, TableOptions, TxnId, WriteOptions,
+};
 use crate::landing::FileFormat;
 use crate::storage::{now_ms, ObjectMeta, Storage, StorageError};
 use crate::warehouse::{self, LANDING};
@@ -606,7 +608,7 @@ impl Bronze {
             .append(
                 &batches,
                 WriteOptions {
-                    txn: Some(Txn::new(
+                    txn: Some(TxnId::new(
                         warehouse::txn_app_id("bronze", entity),
                         offset.batch_id,
                     )),

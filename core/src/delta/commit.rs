@@ -25,14 +25,14 @@ pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// An application's batch, recorded with a commit as a `txn` action so that the batch,
 /// retried, is known to be done: exactly-once writes (see [`Snapshot::txn_version`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Txn {
+pub struct TxnId {
     /// The writing application or stream (`appId`).
     pub app_id: String,
     /// Its batch number (`version`).
     pub version: i64,
 }
 
-impl Txn {
+impl TxnId {
     /// Batch `version` of application `app_id`.
     pub fn new(app_id: impl Into<String>, version: i64) -> Self {
         Self {
@@ -97,7 +97,7 @@ pub(super) struct CommitRequest {
     /// What the operation did.
     pub(super) metrics: WriteMetrics,
     /// The application batch to record, if any.
-    pub(super) txn: Option<Txn>,
+    pub(super) txn: Option<TxnId>,
     /// Which concurrent commits this one may be retried over.
     pub(super) isolation: Isolation,
 }
@@ -209,7 +209,7 @@ impl DeltaTable {
         version: i64,
         operation: &Operation,
         isolation: Isolation,
-        txn: Option<&Txn>,
+        txn: Option<&TxnId>,
         winner: &[Action],
     ) -> DeltaResult<()> {
         let conflict = |detail: &str| DeltaError::Conflict {
@@ -320,7 +320,7 @@ impl DeltaTable {
             operation: Operation::Append,
             parameters: BTreeMap::new(),
             metrics: WriteMetrics::default(),
-            txn: Some(Txn::new("test", read.version)),
+            txn: Some(TxnId::new("test", read.version)),
             isolation,
         };
         self.commit(read, actions, request).await

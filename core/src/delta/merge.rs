@@ -17,7 +17,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use serde_json::Value;
 
 use super::actions::{Action, Add};
-use super::commit::{string_parameters, CommitOutcome, CommitRequest, Isolation, Txn};
+use super::commit::{string_parameters, CommitOutcome, CommitRequest, Isolation, TxnId};
 use super::log::Snapshot;
 use super::operation::{Operation, WriteMetrics};
 use super::stats::{min_max, FileStats};
@@ -37,7 +37,7 @@ pub struct MergeOptions {
     /// Add columns the source has and the table lacks.
     pub merge_schema: bool,
     /// Record this application batch in a `txn` action.
-    pub txn: Option<Txn>,
+    pub txn: Option<TxnId>,
     /// A source column ordering the versions of a key (`SEQUENCE BY`): a matched source
     /// row replaces the target row only when its value is not older. Nulls are oldest;
     /// on a tie the source, the later arrival, wins.

@@ -36,7 +36,7 @@ mod table;
 mod tests;
 mod write;
 
-pub use commit::{CommitOutcome, Txn, VacuumOutcome, DEFAULT_RETENTION_MS};
+pub use commit::{CommitOutcome, TxnId, VacuumOutcome, DEFAULT_RETENTION_MS};
 pub use log::{HistoryEntry, Snapshot};
 pub use merge::MergeOptions;
 pub use operation::{MergeMetrics, Operation, WriteMetrics};

@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::array_value_to_string;
 
 use super::actions::{Action, Add, Metadata, Remove};
-use super::commit::{CommitOutcome, CommitRequest, Isolation, Txn};
+use super::commit::{CommitOutcome, CommitRequest, Isolation, TxnId};
 use super::log::Snapshot;
 use super::operation::{Operation, WriteMetrics};
 use super::stats::FileStats;
@@ -33,7 +33,7 @@ type PartitionValues = BTreeMap<String, Option<String>>;
 #[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     /// Record this application batch in a `txn` action (exactly-once streaming).
-    pub txn: Option<Txn>,
+    pub txn: Option<TxnId>,
     /// Add columns the data has and the table lacks, as nullable columns.
     pub merge_schema: bool,
     /// On overwrite, replace the table's schema with the data's (`overwriteSchema`).

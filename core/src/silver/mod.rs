@@ -51,7 +51,7 @@ pub use transform::{
 use crate::bronze;
 use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
 use crate::delta::{
-    CommitOutcome, DeltaError, DeltaTable, MergeOptions, TableOptions, Txn, WriteOptions,
+    CommitOutcome, DeltaError, DeltaTable, MergeOptions, TableOptions, TxnId, WriteOptions,
 };
 use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
@@ -449,7 +449,7 @@ impl Silver {
             });
         }
 
-        let txn = Some(Txn::new(app, latest));
+        let txn = Some(TxnId::new(app, latest));
         report.quarantine_version = Some(
             self.write_quarantine(&quarantine, rejected, full_refresh, txn.clone(), pipeline)
                 .await?,
@@ -532,7 +532,7 @@ impl Silver {
     }
 
     /// Whether `table` already holds the commit of `txn`.
-    async fn committed(table: &DeltaTable, txn: &Option<Txn>) -> Result<bool, SilverError> {
+    async fn committed(table: &DeltaTable, txn: &Option<TxnId>) -> Result<bool, SilverError> {
         let snapshot = table.snapshot().await?;
         Ok(txn
             .as_ref()
@@ -544,7 +544,7 @@ impl Silver {
         table: &DeltaTable,
         rows: RecordBatch,
         full_refresh: bool,
-        txn: Option<Txn>,
+        txn: Option<TxnId>,
         pipeline: &Pipeline,
     ) -> Result<i64, SilverError> {
         let description = format!("rows of {} that a Silver step rejected", pipeline.entity);
@@ -575,7 +575,7 @@ impl Silver {
         table: &DeltaTable,
         rows: RecordBatch,
         full_refresh: bool,
-        txn: Option<Txn>,
+        txn: Option<TxnId>,
         pipeline: &Pipeline,
     ) -> Result<CommitOutcome, SilverError> {
         let source_error = |detail: String| SilverError::Source {

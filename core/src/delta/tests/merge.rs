@@ -254,7 +254,7 @@ fn merge_by_sequence_keeps_the_newest_version_and_applies_deletions() {
             (5, "NYC", 1.0, false),
         ])],
         MergeOptions {
-            txn: Some(Txn::new("silver", 1)),
+            txn: Some(TxnId::new("silver", 1)),
             ..options.clone()
         },
     ))

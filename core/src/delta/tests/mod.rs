@@ -259,12 +259,12 @@ fn schema_evolution_adds_nullable_columns() {
 fn txn_versions_make_streaming_writes_idempotent_to_check() {
     let (_, table) = new_table();
     let options = WriteOptions {
-        txn: Some(Txn::new("bronze-trips", 0)),
+        txn: Some(TxnId::new("bronze-trips", 0)),
         ..Default::default()
     };
     block_on(table.append(&[trips(&[(Some(1), "NYC", 1.0)])], options)).expect("append");
     let options = WriteOptions {
-        txn: Some(Txn::new("bronze-trips", 1)),
+        txn: Some(TxnId::new("bronze-trips", 1)),
         ..Default::default()
     };
     block_on(table.append(&[trips(&[(Some(2), "NYC", 1.0)])], options)).expect("append");
@@ -299,7 +299,7 @@ fn checkpoints_every_ten_commits_are_used_by_readers() {
         block_on(table.append(
             &[trips(&[(Some(id), "NYC", 1.0)])],
             WriteOptions {
-                txn: Some(Txn::new("app", id)),
+                txn: Some(TxnId::new("app", id)),
                 ..Default::default()
             },
         ))
