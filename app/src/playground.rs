@@ -596,13 +596,13 @@ fn Card(
     let table = card.table.clone();
     let highlighted = {
         let table = card.table.clone();
-        move || changed.with(|changed| changed.contains(&table))
+        Memo::new(move |_| changed.with(|changed| changed.contains(&table)))
     };
     view! {
         <li
-            class=move || if highlighted() { "card changed" } else { "card" }
+            class=move || if highlighted.get() { "card changed" } else { "card" }
             data-testid=format!("card-{}", card.table)
-            title=move || if highlighted() { "changed by the last run" } else { "" }
+            title=move || if highlighted.get() { "changed by the last run" } else { "" }
         >
             <button
                 class="card-name"
