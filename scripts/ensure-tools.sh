@@ -24,6 +24,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# clippy and rustfmt: the test command lints through clippy-driver and checks formatting
+# (a minimal rustup profile lacks both).
+for component in clippy rustfmt; do
+  if ! rustup component list --installed | grep -q "^${component}"; then
+    log "rustup component add ${component}"
+    rustup component add "${component}"
+  fi
+done
+
 # The wasm target.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"
