@@ -29,6 +29,8 @@
 //!   `source`, the DAG and dbt's selection syntax, view, table, ephemeral and
 //!   incremental materializations as Delta tables `gold/<model>`, data tests and dbt's
 //!   artifacts.
+//! - [`lineage`]: how every table connects, landing to marts, down to columns, with
+//!   each node's last run, laid out as layers.
 //! - [`explorer`]: what a user looks at: a table's schema, history and rows at any
 //!   version, a commit's actions, a stream's checkpoint.
 //! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
@@ -47,6 +49,7 @@ pub mod engine;
 pub mod explorer;
 pub mod lakehouse;
 pub mod landing;
+pub mod lineage;
 pub mod models;
 pub mod sample;
 pub mod silver;
