@@ -26,7 +26,7 @@ mod native {
     use arrow::record_batch::RecordBatch;
     use criterion::{criterion_group, Criterion};
     use medallion_core::delta::{DeltaTable, WriteOptions};
-    use medallion_core::models::{Command, ModelRunner, Project, RunOptions};
+    use medallion_core::models::{synthetic_project, Command, ModelRunner, Project, RunOptions};
     use medallion_core::storage::{MemoryStorage, Storage};
 
     const MODELS: usize = 200;
@@ -34,38 +34,7 @@ mod native {
     /// The project's files: model `m{i}` reads `m{i/2}` and `m{i-1}` (the first reads
     /// the source), as tables.
     fn project_files() -> Vec<(String, String)> {
-        let mut files = vec![
-            (
-                "dbt_project.yml".to_owned(),
-                "name: bench\nmodels:\n  bench:\n    +materialized: table\n".to_owned(),
-            ),
-            (
-                "macros/double.sql".to_owned(),
-                "{% macro double(column) %}({{ column }} * 2){% endmacro %}".to_owned(),
-            ),
-        ];
-        let mut yaml = String::from(
-            "version: 2\nsources:\n  - name: raw\n    schema: silver\n    tables:\n      - name: facts\nmodels:\n",
-        );
-        for i in 0..MODELS {
-            let sql = if i == 0 {
-                "select id, {{ double('value') }} as value from {{ source('raw', 'facts') }}"
-                    .to_owned()
-            } else {
-                format!(
-                    "{{{{ config(tags=['layer_{layer}']) }}}}\nselect a.id, a.value + coalesce(b.value, 0) as value, {{{{ dbt.hash('a.id') }}}} as key\nfrom {{{{ ref('m{half}') }}}} a left join {{{{ ref('m{prev}') }}}} b on a.id = b.id",
-                    layer = i % 10,
-                    half = i / 2,
-                    prev = i - 1
-                )
-            };
-            files.push((format!("models/layer_{}/m{i}.sql", i % 10), sql));
-            yaml.push_str(&format!(
-                "  - name: m{i}\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n"
-            ));
-        }
-        files.push(("models/schema.yml".to_owned(), yaml));
-        files
+        synthetic_project(MODELS)
     }
 
     async fn source(storage: &Arc<dyn Storage>) {

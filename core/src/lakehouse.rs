@@ -12,11 +12,13 @@ use serde_json::Value;
 use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
 use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
 use crate::delta::{DeltaError, DeltaTable};
+use crate::lineage::layout::Layout;
+use crate::lineage::{self, LineageGraph, NodeRun};
 use crate::models::{
-    Command, ModelError, ModelRunner, NodeStatus, Project, RunOptions, RunResults,
+    Command, ModelError, ModelRunner, NodeStatus, Project, ResourceType, RunOptions, RunResults,
 };
 use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
 
 /// A layer of the pipeline.
@@ -43,8 +45,13 @@ pub struct RunProgress {
     pub stage: Stage,
     /// The step just finished: a table, or a dbt node.
     pub step: String,
+    /// The lineage node it ran (`bronze.trips`, `gold.fact_trips`), or a test's unique
+    /// id.
+    pub node: String,
     /// Rows the step read (Bronze, Silver) or wrote (a Gold model), when it has them.
     pub rows: Option<u64>,
+    /// How the step went.
+    pub run: Option<NodeRun>,
     /// Steps of the stage finished.
     pub done: usize,
     /// Steps in the stage.
@@ -68,6 +75,91 @@ impl RunProgress {
         (self.done * 100)
             .checked_div(self.total)
             .map_or(100, |percent| percent.min(100) as u8)
+    }
+}
+
+/// A finished Bronze or Silver step, before it is told.
+struct Step {
+    stage: Stage,
+    table: String,
+    rows: Option<u64>,
+    started_ms: i64,
+}
+
+impl Step {
+    fn new(stage: Stage, table: String, rows: Option<u64>, started_ms: i64) -> Self {
+        Self {
+            stage,
+            table,
+            rows,
+            started_ms,
+        }
+    }
+
+    /// The step's run, ended now with `status`.
+    fn run(&self, status: NodeStatus, message: String) -> NodeRun {
+        let completed_ms = now_ms();
+        NodeRun {
+            status,
+            duration_ms: completed_ms - self.started_ms,
+            completed_ms,
+            message,
+            rows: self.rows,
+            failures: None,
+            failing_rows: Vec::new(),
+        }
+    }
+}
+
+/// The observer of a run, and every step's run so far.
+struct Steps<'a> {
+    observer: &'a mut dyn FnMut(&RunProgress) -> Flow,
+    runs: Vec<(String, NodeRun)>,
+}
+
+impl Steps<'_> {
+    /// Keeps a progress's run and tells the observer.
+    fn report(&mut self, progress: &RunProgress) -> Flow {
+        if let Some(run) = &progress.run {
+            self.runs.push((progress.node.clone(), run.clone()));
+        }
+        (self.observer)(progress)
+    }
+
+    /// Keeps a step's successful run without telling the observer.
+    fn record(&mut self, step: &Step) {
+        let run = step.run(NodeStatus::Success, String::new());
+        self.runs.push((lineage::table_id(&step.table), run));
+    }
+
+    /// Tells that `step` succeeded, as step `done` of `total`.
+    fn finish(&mut self, step: Step, done: usize, total: usize) -> Flow {
+        let progress = RunProgress {
+            stage: step.stage,
+            node: lineage::table_id(&step.table),
+            rows: step.rows,
+            run: Some(step.run(NodeStatus::Success, String::new())),
+            step: step.table,
+            done,
+            total,
+        };
+        self.report(&progress)
+    }
+
+    /// Tells that the step on `table` failed with `err`, and gives the error back.
+    fn failed<E: fmt::Display>(&mut self, stage: Stage, table: &str, started_ms: i64, err: E) -> E {
+        let step = Step::new(stage, table.to_owned(), None, started_ms);
+        let progress = RunProgress {
+            stage,
+            node: lineage::table_id(table),
+            rows: None,
+            run: Some(step.run(NodeStatus::Error, err.to_string())),
+            step: table.to_owned(),
+            done: 0,
+            total: 0,
+        };
+        self.report(&progress);
+        err
     }
 }
 
@@ -187,9 +279,28 @@ pub enum LakehouseError {
     /// The checkpoint store failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A project file in the store is not UTF-8 text.
+    #[error("{path}: not a text file")]
+    ProjectFile {
+        /// The file's path in the store.
+        path: String,
+    },
     /// A reset was interrupted; it must finish before anything else runs.
     #[error("a reset was interrupted before it finished: reset again to finish it")]
     ResetInterrupted,
+}
+
+/// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineageView {
+    /// Every node, with its state.
+    pub graph: LineageGraph,
+    /// The ids of the nodes shown, in the graph's order.
+    pub shown: Vec<String>,
+    /// Where they go.
+    pub layout: Layout,
+    /// Why the selector could not be read, if it could not.
+    pub select_error: Option<String>,
 }
 
 /// One table on the board: its size, version and what its last commit did.
@@ -250,7 +361,8 @@ impl Lakehouse {
     }
 
     /// Runs `stages` in pipeline order, telling `observer` after every step; a
-    /// [`Flow::Cancel`] stops the run before the next step.
+    /// [`Flow::Cancel`] stops the run before the next step. Every step's run (and a
+    /// failed step's error) is kept for the lineage graph ([`lineage::read_runs`]).
     pub async fn run(
         &self,
         stages: &[Stage],
@@ -259,24 +371,39 @@ impl Lakehouse {
         if self.reset_pending().await? {
             return Err(LakehouseError::ResetInterrupted);
         }
+        let mut steps = Steps {
+            observer,
+            runs: Vec::new(),
+        };
         let mut report = RunReport::default();
+        let outcome = self.run_stages(stages, &mut steps, &mut report).await;
+        lineage::record_runs(self.storage.as_ref(), &steps.runs).await?;
+        outcome.map(|()| report)
+    }
+
+    /// Runs the stages into `report`, until the last step or a cancel.
+    async fn run_stages(
+        &self,
+        stages: &[Stage],
+        steps: &mut Steps<'_>,
+        report: &mut RunReport,
+    ) -> Result<(), LakehouseError> {
         if stages.contains(&Stage::Bronze) {
             let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
             let entities = bronze.entities().await?;
             for (index, entity) in entities.iter().enumerate() {
-                let batches = bronze.ingest(entity, &BronzeOptions::default()).await?;
+                let table = warehouse::bronze_table(entity);
+                let started = now_ms();
+                let batches = bronze
+                    .ingest(entity, &BronzeOptions::default())
+                    .await
+                    .map_err(|err| steps.failed(Stage::Bronze, &table, started, err))?;
                 let rows = batches.iter().map(|batch| batch.rows() as u64).sum();
                 report.bronze.extend(batches);
-                let progress = RunProgress {
-                    stage: Stage::Bronze,
-                    step: warehouse::bronze_table(entity),
-                    rows: Some(rows),
-                    done: index + 1,
-                    total: entities.len(),
-                };
-                if observer(&progress) == Flow::Cancel {
+                let step = Step::new(Stage::Bronze, table, Some(rows), started);
+                if steps.finish(step, index + 1, entities.len()) == Flow::Cancel {
                     report.cancelled = true;
-                    return Ok(report);
+                    return Ok(());
                 }
             }
         }
@@ -292,45 +419,124 @@ impl Lakehouse {
                 .map(|pipeline| pipeline.entity.clone())
                 .collect();
             for (index, entity) in entities.iter().enumerate() {
-                let run = silver.run(entity, &SilverOptions::default()).await?;
-                let rows = Some(run.rows_in);
+                let table = warehouse::silver_table(entity);
+                let started = now_ms();
+                let run = silver
+                    .run(entity, &SilverOptions::default())
+                    .await
+                    .map_err(|err| steps.failed(Stage::Silver, &table, started, err))?;
+                // The quarantine table is written by the same step.
+                let quarantine = Step::new(
+                    Stage::Silver,
+                    warehouse::quarantine_table(entity),
+                    Some(run.quarantined),
+                    started,
+                );
+                steps.record(&quarantine);
+                let step = Step::new(Stage::Silver, table, Some(run.rows_in), started);
                 report.silver.push(run);
-                let progress = RunProgress {
-                    stage: Stage::Silver,
-                    step: warehouse::silver_table(entity),
-                    rows,
-                    done: index + 1,
-                    total: entities.len(),
-                };
-                if observer(&progress) == Flow::Cancel {
+                if steps.finish(step, index + 1, entities.len()) == Flow::Cancel {
                     report.cancelled = true;
-                    return Ok(report);
+                    return Ok(());
                 }
             }
         }
         if stages.contains(&Stage::Gold) {
-            let project = Project::parse(&self.project_files, &self.vars)?;
+            let project = self.project().await?;
             let runner = ModelRunner::new(self.storage.clone(), project);
             let gold = runner
                 .run_observed(
                     Command::Build,
                     &RunOptions::default(),
                     &mut |result, done, total| {
+                        let node = match result.resource_type {
+                            ResourceType::Test => result.unique_id.clone(),
+                            _ => lineage::model_id(&result.name),
+                        };
                         let progress = RunProgress {
                             stage: Stage::Gold,
                             step: result.name.clone(),
+                            node,
                             rows: result.rows_affected,
+                            run: Some(NodeRun::from_result(result)),
                             done,
                             total,
                         };
-                        observer(&progress) == Flow::Continue
+                        steps.report(&progress) == Flow::Continue
                     },
                 )
                 .await?;
             report.cancelled = gold.cancelled;
             report.gold = Some(gold);
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// The dbt project: its files, each replaced by the store's file of the same path
+    /// under `project/` if there is one, and the store's other files there added.
+    pub async fn project_files(&self) -> Result<Vec<(String, String)>, LakehouseError> {
+        let mut files: BTreeMap<String, String> = self.project_files.iter().cloned().collect();
+        for object in self.storage.list(warehouse::PROJECT).await? {
+            let bytes = self.storage.get(&object.path).await?;
+            let path = object.path[warehouse::PROJECT.len()..].to_owned();
+            let text =
+                String::from_utf8(bytes.to_vec()).map_err(|_| LakehouseError::ProjectFile {
+                    path: object.path.clone(),
+                })?;
+            files.insert(path, text);
+        }
+        Ok(files.into_iter().collect())
+    }
+
+    /// The parsed dbt project ([`Lakehouse::project_files`]).
+    pub async fn project(&self) -> Result<Project, LakehouseError> {
+        Ok(Project::parse(&self.project_files().await?, &self.vars)?)
+    }
+
+    /// The Silver pipelines.
+    pub fn pipelines(&self) -> &[Pipeline] {
+        &self.pipelines
+    }
+
+    /// The lineage graph, each node with its table now and its last run.
+    pub async fn lineage(&self) -> Result<LineageGraph, LakehouseError> {
+        let project = self.project().await?;
+        let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
+        let landed = bronze.entities().await?;
+        let cards = self.board().await?;
+        let runs = lineage::read_runs(self.storage.as_ref()).await?;
+        Ok(LineageGraph::new(&project, &self.pipelines, &landed)?.with_state(&cards, &runs))
+    }
+
+    /// What the lineage view shows: the graph, the nodes `select` picks (every node if
+    /// empty) and, unless `all`, only those one hop around `focus`, laid out. A selector
+    /// that cannot be read shows every node and says why.
+    pub async fn lineage_view(
+        &self,
+        select: &str,
+        focus: Option<&str>,
+        all: bool,
+    ) -> Result<LineageView, LakehouseError> {
+        let graph = self.lineage().await?;
+        let project = self.project().await?;
+        let (mut shown, select_error) = match graph.select(&project, select) {
+            Ok(shown) => (shown, None),
+            Err(err) => (graph.select(&project, "")?, Some(err.to_string())),
+        };
+        if let Some(focus) = focus.filter(|_| !all) {
+            if graph.node(focus).is_some() {
+                let around = graph.around(focus, 1);
+                shown.retain(|id| around.contains(id));
+                shown.insert(focus.to_owned());
+            }
+        }
+        let layout = lineage::layout::layout(&graph, &shown);
+        Ok(LineageView {
+            graph,
+            shown: layout.nodes.iter().map(|node| node.id.clone()).collect(),
+            layout,
+            select_error,
+        })
     }
 
     /// Whether a reset began and did not finish (the tab closed, the process died):
@@ -397,6 +603,7 @@ mod tests {
     use crate::models::bundled_project;
     use crate::silver::bundled_pipelines;
     use crate::storage::MemoryStorage;
+    use bytes::Bytes;
 
     fn lakehouse() -> (Arc<dyn Storage>, Lakehouse) {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
@@ -634,6 +841,84 @@ mod tests {
                         summary.rows, summary.tests_passed, summary.tests_warned
                     )
                 );
+            });
+    }
+
+    #[test]
+    fn a_model_failing_is_an_error_node_in_the_lineage_and_its_children_are_skipped() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                land(&storage, 1).await;
+                // An edited model in the store replaces the bundled one.
+                storage
+                    .put(
+                        "project/models/marts/dim_location.sql",
+                        Bytes::from_static(
+                            b"select * from {{ ref('stg_locations') }} where no_such_column",
+                        ),
+                    )
+                    .await
+                    .expect("put");
+                let mut seen = Vec::new();
+                let report = lakehouse
+                    .run(&Stage::ALL, &mut |progress| {
+                        seen.push(progress.clone());
+                        Flow::Continue
+                    })
+                    .await
+                    .expect("run all");
+                assert!(!report.gold.as_ref().expect("gold").success());
+                let status = |graph: &LineageGraph, id: &str| {
+                    graph
+                        .node(id)
+                        .and_then(|node| node.state.run.as_ref())
+                        .map(|run| run.status)
+                };
+                let graph = lakehouse.lineage().await.expect("lineage");
+                assert_eq!(status(&graph, "gold.dim_location"), Some(NodeStatus::Error));
+                assert_eq!(status(&graph, "gold.fact_trips"), Some(NodeStatus::Skipped));
+                assert_eq!(
+                    status(&graph, "gold.dim_customer"),
+                    Some(NodeStatus::Success)
+                );
+                assert_eq!(status(&graph, "bronze.trips"), Some(NodeStatus::Success));
+                assert_eq!(
+                    status(&graph, "silver.trips_quarantine"),
+                    Some(NodeStatus::Success)
+                );
+                let message = &graph.node("gold.dim_location").expect("node").state.run;
+                assert!(message
+                    .as_ref()
+                    .expect("run")
+                    .message
+                    .contains("models/marts/dim_location.sql"));
+                let fact = graph.node("gold.fact_trips").expect("fact_trips");
+                assert_eq!(fact.state.rows, None, "never built");
+                // Progress named every node it ran, as the graph names them.
+                assert!(seen.iter().any(|p| p.node == "gold.dim_location"));
+                assert!(seen
+                    .iter()
+                    .all(|p| p.node.starts_with("test.") || graph.node(&p.node).is_some()));
+                // The view shows one hop around a node, and every node with `all`.
+                let view = lakehouse
+                    .lineage_view("", Some("gold.dim_customer"), false)
+                    .await
+                    .expect("view");
+                assert!(view.shown.contains(&"gold.fact_trips".to_owned()));
+                assert!(!view.shown.contains(&"landing.trips".to_owned()));
+                let all = lakehouse
+                    .lineage_view("", Some("gold.dim_customer"), true)
+                    .await
+                    .expect("all");
+                assert_eq!(all.shown.len(), all.graph.nodes.len());
+                let bad = lakehouse
+                    .lineage_view("nope:x", None, false)
+                    .await
+                    .expect("view");
+                assert!(bad.select_error.is_some());
+                assert_eq!(bad.shown.len(), bad.graph.nodes.len());
             });
     }
 }

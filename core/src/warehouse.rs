@@ -1,6 +1,7 @@
 //! The warehouse layout shared by the CLI and the browser.
 //!
-//! One store holds the whole lakehouse: `landing/<entity>/…` for dropped files, and a
+//! One store holds the whole lakehouse: `landing/<entity>/…` for dropped files,
+//! `project/…` for the dbt project's edited files, and a
 //! Delta table at `<layer>/<name>/` for every table of the `bronze`, `silver` and
 //! `gold` layers. A folder is a table when it has a `_delta_log/`.
 
@@ -20,6 +21,10 @@ const GOLD: &str = LAYERS[2];
 
 /// Where dropped files wait for ingest.
 pub const LANDING: &str = "landing/";
+
+/// Where the store keeps dbt project files that replace or add to the bundled
+/// project's: `project/models/marts/dim_date.sql`.
+pub const PROJECT: &str = "project/";
 
 /// The Bronze table of an entity's stream: `bronze/<entity>`.
 pub fn bronze_table(entity: &str) -> String {

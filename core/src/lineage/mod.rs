@@ -6,6 +6,18 @@
 //! `source:silver.trips` (a dbt source, named as dbt's `source:` selector names it, since
 //! its relation is the Silver table's) and `gold.fact_trips` (a model or snapshot).
 
+mod graph;
+pub mod layout;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+pub use graph::{LineageGraph, LineageNode, NodeRun, NodeState, TestBadge};
+
+use crate::storage::{Storage, StorageError};
 use crate::warehouse;
 
 /// What a lineage node is: a pipeline table, a dbt source, or a dbt node with its
@@ -89,4 +101,32 @@ pub fn source_id(source: &str, table: &str) -> String {
 /// The id of a dbt model or snapshot: `gold.fact_trips`.
 pub fn model_id(name: &str) -> String {
     table_id(&warehouse::gold_table(name))
+}
+
+/// Where the last run of every node and test is kept in the store.
+pub const LAST_RUNS: &str = "target/last_runs.json";
+
+/// The last run of every node (by id) and test (by unique id). A store without the
+/// file has none; a file that cannot be read counts as none too, since the next run
+/// writes it anew and nothing else depends on it.
+pub async fn read_runs(storage: &dyn Storage) -> Result<BTreeMap<String, NodeRun>, StorageError> {
+    match storage.get(LAST_RUNS).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+        Err(StorageError::NotFound { .. }) => Ok(BTreeMap::new()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Adds `runs` to the last runs kept, each replacing the one before of its node.
+pub(crate) async fn record_runs(
+    storage: &dyn Storage,
+    runs: &[(String, NodeRun)],
+) -> Result<(), StorageError> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let mut kept = read_runs(storage).await?;
+    kept.extend(runs.iter().cloned());
+    let json = serde_json::to_vec(&kept).unwrap_or_default();
+    storage.put(LAST_RUNS, Bytes::from(json)).await
 }

@@ -246,6 +246,18 @@ fn edges(project: &Project) -> [BTreeMap<String, BTreeSet<String>>; 2] {
 /// terms an intersection.
 fn select_one(project: &Project, selector: &str) -> Result<BTreeSet<String>, ModelError> {
     let [parents, children] = edges(project);
+    select_over(project, selector, &parents, &children)
+}
+
+/// The ids one selector names, its methods matching the project's nodes (by unique
+/// id) and its graph operators following `parents` and `children`, which may hold
+/// more than the project's nodes (the lineage graph's sources and pipeline tables).
+pub(crate) fn select_over(
+    project: &Project,
+    selector: &str,
+    parents: &BTreeMap<String, BTreeSet<String>>,
+    children: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<BTreeSet<String>, ModelError> {
     let mut union = BTreeSet::new();
     for word in selector.split_whitespace() {
         let mut intersection: Option<BTreeSet<String>> = None;
@@ -254,10 +266,10 @@ fn select_one(project: &Project, selector: &str) -> Result<BTreeSet<String>, Mod
             let base = matching(project, &term);
             let mut selected = base.clone();
             if let Some(depth) = term.parents {
-                selected.extend(reach(&base, &parents, depth));
+                selected.extend(reach(&base, parents, depth));
             }
             if let Some(depth) = term.children {
-                selected.extend(reach(&base, &children, depth));
+                selected.extend(reach(&base, children, depth));
             }
             intersection = Some(match intersection {
                 None => selected,

@@ -19,6 +19,7 @@ mod jinja;
 mod project;
 mod run;
 mod snapshot;
+mod synthetic;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -29,12 +30,14 @@ mod tests;
 
 pub use bundled::{bundled_project, BUNDLED};
 pub use config::{IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
+pub(crate) use graph::{select_over, topological_order};
 pub use jinja::GOLD_SCHEMA;
 pub use project::{
     read_project_files, ColumnDoc, GenericTest, Node, Project, ResourceType, SourceTable, TestKind,
 };
 pub use run::{Command, ModelRunner, NodeResult, NodeStatus, RunOptions, RunResults};
 pub use snapshot::{HardDeletes, MetaNames, SnapshotConfig, Strategy};
+pub use synthetic::synthetic_project;
 
 use arrow::error::ArrowError;
 use datafusion::error::DataFusionError;

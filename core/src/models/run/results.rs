@@ -1,7 +1,7 @@
 //! What a run is asked and what it answers: the command, its options, and each node's
 //! result.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::models::config::Materialization;
 use crate::models::project::{Node, ResourceType};
@@ -61,7 +61,7 @@ pub struct RunOptions {
 }
 
 /// How one node ended, with dbt's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeStatus {
     /// A model was built.
