@@ -8,6 +8,7 @@ use medallion_core::warehouse::ExportFormat;
 
 use crate::connection::Connection;
 use crate::protocol::Request;
+use crate::route::{navigate, Route};
 
 /// Height of a grid row, in CSS pixels (the stylesheet's `.grid-row`).
 const ROW_PX: f64 = 28.0;
@@ -91,12 +92,13 @@ fn time(ms: i64) -> String {
 pub fn Explorer(state: ExplorerState, connection: Connection) -> impl IntoView {
     let travel = move |version: i64| {
         if let Some(view) = state.view.get_untracked() {
-            connection.post(&Request::Explore {
-                table: view.table,
+            navigate(&Route::Explorer {
+                table: Some(view.table),
                 version: Some(version),
             });
         }
     };
+
     let download = move |format: ExportFormat| {
         if let Some(view) = state.view.get_untracked() {
             connection.post(&Request::Export {

@@ -8,8 +8,10 @@
 mod connection;
 mod explorer;
 mod inspector;
+mod lineage;
 mod playground;
 pub mod protocol;
+mod route;
 mod status;
 pub mod worker;
 

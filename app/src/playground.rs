@@ -1,5 +1,6 @@
-//! The playground: landing, run controls, the medallion board, the table explorer and
-//! the checkpoint inspector, all fed by the pipeline worker's replies.
+//! The playground: one navigation over its views (the pipeline's landing, run
+//! controls, board and checkpoint inspector; the lineage; the table explorer), a run
+//! strip every view shows, all fed by the pipeline worker's replies.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,9 @@ use wasm_bindgen::JsCast;
 use crate::connection::{Connection, WorkerEvent};
 use crate::explorer::{Explorer, ExplorerState};
 use crate::inspector::{Inspector, InspectorState};
+use crate::lineage::{Lineage, LineageState, Query};
 use crate::protocol::{Reply, Request};
+use crate::route::{self, navigate, Route};
 use crate::status::{entries_detail, tables_detail, EnvironmentStatus};
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
@@ -75,6 +78,9 @@ struct Ui {
     changed: RwSignal<BTreeSet<String>>,
     explorer: ExplorerState,
     inspector: InspectorState,
+    lineage: LineageState,
+    /// The view and selection, from the URL.
+    route: RwSignal<Route>,
     /// What the worker found of OPFS, IndexedDB and the SQL engine.
     environment: RwSignal<Option<EnvironmentStatus>>,
 }
@@ -124,15 +130,11 @@ impl Ui {
                 connection.post(&Request::Landing);
                 connection.post(&Request::Environment);
                 self.inspector.refresh(connection);
-                if let Some(view) = self.explorer.view.get_untracked() {
-                    connection.post(&Request::Explore {
-                        table: view.table,
-                        version: Some(view.version),
-                    });
-                }
+                self.refresh_route();
             }
             Reply::Landing { files } => self.waiting.set(files),
             Reply::Progress { progress } => {
+                self.lineage.apply(&progress);
                 self.percent.set(progress.percent());
                 self.status.set(progress.to_string());
             }
@@ -157,15 +159,7 @@ impl Ui {
                 connection.post(&Request::Board);
                 connection.post(&Request::Landing);
                 self.inspector.refresh(connection);
-                // A table shown at its latest version follows the run.
-                if let Some(view) = self.explorer.view.get_untracked() {
-                    if view.version == view.latest_version {
-                        connection.post(&Request::Explore {
-                            table: view.table,
-                            version: None,
-                        });
-                    }
-                }
+                self.refresh_route();
             }
             Reply::Board { cards: new } => {
                 let before = self.cards.get_untracked();
@@ -191,6 +185,9 @@ impl Ui {
                 self.cards.set(new);
             }
             Reply::Environment { status } => self.environment.set(Some(status)),
+            Reply::Lineage { view } => self.lineage.view.set(Some(*view)),
+            Reply::NodeDetails { details } => self.lineage.details.set(Some(*details)),
+            Reply::ColumnLineage { lineage } => self.lineage.column.set(Some(lineage)),
             Reply::Table { view } => self.explorer.show(view),
             Reply::Rows { window } => self.explorer.receive_rows(window),
             Reply::Commit {
@@ -230,6 +227,92 @@ impl Ui {
     }
 }
 
+impl Ui {
+    /// Asks again for what the current view shows: after a run, or a worker restart.
+    /// A table the explorer shows at its latest version follows the run.
+    fn refresh_route(self) {
+        match self.route.get_untracked() {
+            Route::Pipeline => {}
+            Route::Explorer { table, version } => {
+                if let Some(table) = table {
+                    self.connection.post(&Request::Explore { table, version });
+                }
+            }
+            route @ Route::Lineage { .. } => self.ask_lineage(&route),
+        }
+    }
+
+    /// Asks for the lineage a route shows: the graph, the node's details, the column's
+    /// lineage.
+    fn ask_lineage(self, route: &Route) {
+        if let Some(query) = Query::of(route) {
+            query.send(self.connection);
+        }
+        if let Route::Lineage {
+            node: Some(id),
+            column,
+            ..
+        } = route
+        {
+            self.connection
+                .post(&Request::NodeDetails { id: id.clone() });
+            if let Some(column) = column {
+                self.connection.post(&Request::ColumnLineage {
+                    node: id.clone(),
+                    column: column.clone(),
+                });
+            }
+        }
+    }
+
+    /// Follows the route: asks the worker for what the new view or selection shows.
+    fn follow(self) {
+        let explored = Memo::new(move |_| match self.route.get() {
+            Route::Explorer {
+                table: Some(table),
+                version,
+            } => Some((table, version)),
+            _ => None,
+        });
+        Effect::new(move |_| {
+            if let Some((table, version)) = explored.get() {
+                self.explorer.commit.set(None);
+                self.connection.post(&Request::Explore { table, version });
+            }
+        });
+        let query = Memo::new(move |_| Query::of(&self.route.get()));
+        Effect::new(move |_| {
+            if let Some(query) = query.get() {
+                query.send(self.connection);
+            }
+        });
+        let node = Memo::new(move |_| match self.route.get() {
+            Route::Lineage { node, .. } => node,
+            _ => None,
+        });
+        Effect::new(move |_| {
+            if let Some(id) = node.get() {
+                self.lineage.column.set(None);
+                self.connection.post(&Request::NodeDetails { id });
+            }
+        });
+        let column = Memo::new(move |_| match self.route.get() {
+            Route::Lineage {
+                node: Some(node),
+                column: Some(column),
+                ..
+            } => Some((node, column)),
+            _ => None,
+        });
+        Effect::new(move |_| match column.get() {
+            Some((node, column)) => self
+                .connection
+                .post(&Request::ColumnLineage { node, column }),
+            None => self.lineage.column.set(None),
+        });
+    }
+}
+
 /// Hands `bytes` to the browser as a download named `file_name`.
 fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
     let failed = |err: JsValue| format!("{file_name}: cannot be saved: {err:?}");
@@ -257,8 +340,7 @@ fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
         .map_err(failed)
 }
 
-/// Landing, run controls, progress, the medallion board, the explorer and the
-/// inspector.
+/// The views' navigation, the run strip and the view the URL names.
 #[component]
 pub fn Playground() -> impl IntoView {
     let ui = Ui {
@@ -275,18 +357,96 @@ pub fn Playground() -> impl IntoView {
         changed: RwSignal::new(BTreeSet::new()),
         explorer: ExplorerState::new(),
         inspector: InspectorState::new(),
+        lineage: LineageState::new(),
+        route: route::current(),
         environment: RwSignal::new(None),
     };
     let connection = ui.connection;
     connection.start(move |event| ui.on_event(event));
+    ui.follow();
+    let view_name = Memo::new(move |_| ui.route.get().view_name());
     view! {
-        <Landing ui />
-        <Waiting ui />
-        <Run ui />
-        <Board ui />
-        <Explorer state=ui.explorer connection />
-        <Inspector state=ui.inspector connection />
-        <Environment ui />
+        <Views ui view_name />
+        <Strip ui />
+        {move || match view_name.get() {
+            "Lineage" => view! { <Lineage state=ui.lineage route=ui.route /> }.into_any(),
+            "Explorer" => view! { <Explorer state=ui.explorer connection /> }.into_any(),
+            _ => view! {
+                <div class="pipeline-view">
+                    <div class="column">
+                        <Landing ui />
+                        <Waiting ui />
+                        <Run ui />
+                        <Environment ui />
+                    </div>
+                    <div class="column">
+                        <Board ui />
+                        <Inspector state=ui.inspector connection />
+                    </div>
+                </div>
+            }
+            .into_any(),
+        }}
+    }
+}
+
+/// The one navigation: Pipeline, Lineage, Explorer.
+#[component]
+fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
+    let lineage = move || match ui.route.get() {
+        route @ Route::Lineage { .. } => route.to_hash(),
+        _ => Route::lineage(None).to_hash(),
+    };
+    // The explorer opens on the table it showed last.
+    let explorer = move || {
+        let (table, version) = ui
+            .explorer
+            .view
+            .with(|view| view.as_ref().map(|view| (view.table.clone(), view.version)))
+            .unzip();
+        Route::Explorer { table, version }.to_hash()
+    };
+    let entry = move |name: &'static str, href: Box<dyn Fn() -> String + Send + Sync>| {
+        view! {
+            <li>
+                <a
+                    href=href
+                    aria-current=move || (view_name.get() == name).then_some("page")
+                >
+                    {name}
+                </a>
+            </li>
+        }
+    };
+    view! {
+        <nav aria-label="Views" class="views">
+            <ul>
+                {entry("Pipeline", Box::new(|| Route::Pipeline.to_hash()))}
+                {entry("Lineage", Box::new(lineage))}
+                {entry("Explorer", Box::new(explorer))}
+            </ul>
+        </nav>
+    }
+}
+
+/// The run's progress, status, summary and errors, on every view.
+#[component]
+fn Strip(ui: Ui) -> impl IntoView {
+    view! {
+        <div class="strip" aria-label="Run">
+            <progress
+                max="100"
+                value=move || ui.percent.get().to_string()
+                aria-label="Run progress"
+            ></progress>
+            <p role="status" data-testid="run-status">{move || ui.status.get()}</p>
+            {move || {
+                ui.summary
+                    .get()
+                    .map(|summary| view! { <p data-testid="run-summary">{summary.to_string()}</p> })
+            }}
+            {move || ui.error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
+        </div>
     }
 }
 
@@ -420,7 +580,7 @@ fn Waiting(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Run all or one stage, cancel, reset; the progress, status, summary and errors.
+/// Run all or one stage, cancel, reset.
 #[component]
 fn Run(ui: Ui) -> impl IntoView {
     let connection = ui.connection;
@@ -467,18 +627,6 @@ fn Run(ui: Ui) -> impl IntoView {
                     "Reset"
                 </button>
             </div>
-            <progress
-                max="100"
-                value=move || ui.percent.get().to_string()
-                aria-label="Run progress"
-            ></progress>
-            <p role="status" data-testid="run-status">{move || ui.status.get()}</p>
-            {move || {
-                ui.summary
-                    .get()
-                    .map(|summary| view! { <p data-testid="run-summary">{summary.to_string()}</p> })
-            }}
-            {move || ui.error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
         </section>
     }
 }
@@ -486,13 +634,11 @@ fn Run(ui: Ui) -> impl IntoView {
 /// Every table, layer by layer, with what its last commit did; a click explores it.
 #[component]
 fn Board(ui: Ui) -> impl IntoView {
-    let connection = ui.connection;
     let explore = move |table: String| {
-        ui.explorer.commit.set(None);
-        connection.post(&Request::Explore {
-            table,
+        navigate(&Route::Explorer {
+            table: Some(table),
             version: None,
-        });
+        })
     };
     view! {
         <section class="panel wide" aria-labelledby="board-heading">

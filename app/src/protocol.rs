@@ -1,7 +1,8 @@
 //! The typed messages between the page and the pipeline's Web Worker, sent as JSON.
 
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
-use medallion_core::lakehouse::{RunProgress, RunSummary, Stage, TableCard};
+use medallion_core::lakehouse::{LineageView, RunProgress, RunSummary, Stage, TableCard};
+use medallion_core::lineage::{ColumnLineage, NodeDetails};
 use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,17 @@ pub enum Request {
         version: i64,
         format: ExportFormat,
     },
+    /// Send a lineage node's details.
+    NodeDetails { id: String },
+    /// Send the upstream columns of `node`'s `column`.
+    ColumnLineage { node: String, column: String },
+    /// Send the lineage graph: the nodes `select` picks (all if empty), only those one
+    /// hop around `focus` unless `all`, laid out.
+    Lineage {
+        select: String,
+        focus: Option<String>,
+        all: bool,
+    },
 }
 
 /// What the worker tells the page.
@@ -90,6 +102,12 @@ pub enum Reply {
     Environment { status: EnvironmentStatus },
     /// An exported file, to save as `file_name`; its bytes travel beside this message.
     Export { file_name: String },
+    /// The lineage graph as asked for.
+    Lineage { view: Box<LineageView> },
+    /// A lineage node's details.
+    NodeDetails { details: Box<NodeDetails> },
+    /// A column's upstream columns.
+    ColumnLineage { lineage: ColumnLineage },
     /// Something failed; the worker keeps working.
     Error { message: String },
 }

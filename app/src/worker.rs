@@ -251,6 +251,31 @@ async fn handle(
                 file: Some(bytes),
             });
         }
+        Request::NodeDetails { id } => Ok(Reply::NodeDetails {
+            details: Box::new(
+                state
+                    .lakehouse
+                    .node_details(&id)
+                    .await
+                    .map_err(|err| err.to_string())?,
+            ),
+        }),
+        Request::ColumnLineage { node, column } => Ok(Reply::ColumnLineage {
+            lineage: state
+                .lakehouse
+                .column_lineage(&node, &column)
+                .await
+                .map_err(|err| err.to_string())?,
+        }),
+        Request::Lineage { select, focus, all } => Ok(Reply::Lineage {
+            view: Box::new(
+                state
+                    .lakehouse
+                    .lineage_view(&select, focus.as_deref(), all)
+                    .await
+                    .map_err(|err| err.to_string())?,
+            ),
+        }),
     };
     reply.map(Answer::from)
 }

@@ -4,7 +4,9 @@
 //!
 //! - parse: read and render every model once (refs, sources, config), build the DAG;
 //! - compile: `medallion compile`, every node's SQL with ephemeral CTEs, to `target/`;
-//! - run: `medallion run` of the 200 models as tables, to give the cost per node.
+//! - run: `medallion run` of the 200 models as tables, to give the cost per node;
+//! - lay out: the lineage graph of the project and the bundled Silver pipelines, in
+//!   layers (`lineage::layout`), as the playground's lineage view does.
 //!
 //! Run: `cargo bench -p medallion-core --bench models`. Figures go to docs/BENCHMARKS.md.
 
@@ -26,7 +28,10 @@ mod native {
     use arrow::record_batch::RecordBatch;
     use criterion::{criterion_group, Criterion};
     use medallion_core::delta::{DeltaTable, WriteOptions};
+    use medallion_core::lineage::layout::layout;
+    use medallion_core::lineage::LineageGraph;
     use medallion_core::models::{synthetic_project, Command, ModelRunner, Project, RunOptions};
+    use medallion_core::silver::bundled_pipelines;
     use medallion_core::storage::{MemoryStorage, Storage};
 
     const MODELS: usize = 200;
@@ -71,6 +76,20 @@ mod native {
         group.bench_function("parse a 200-model project", |b| {
             b.iter(|| Project::parse(&files, &BTreeMap::new()).expect("parse"))
         });
+        let lineage = {
+            let project = Project::parse(&files, &BTreeMap::new()).expect("parse");
+            LineageGraph::new(&project, &bundled_pipelines(), &[]).expect("graph")
+        };
+        let every_node = lineage.nodes.iter().map(|node| node.id.clone()).collect();
+        group.bench_function(
+            "lay out the lineage of a 200-model project (225 nodes)",
+            |b| {
+                b.iter(|| {
+                    let placed = layout(&lineage, &every_node);
+                    assert_eq!(placed.nodes.len(), lineage.nodes.len());
+                })
+            },
+        );
         group.bench_function("compile a 200-model project (600 nodes)", |b| {
             b.iter(|| {
                 runtime.block_on(async {

@@ -139,6 +139,9 @@ test('the newcomer walk: two batches, time travel, reload and reset', async () =
   assert.equal(add.stats.numRecords, counts.get('gold/dim_customer')[0]);
   assert.ok(actions.some((action) => action.commitInfo), 'the commit has its commitInfo');
   await screenshot(page, 'walk-6-history');
+  // The explorer's view and version are in the URL; the inspector is on the pipeline view.
+  assert.match(page.url(), /#\/explorer\/gold\/dim_customer@1$/);
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Pipeline' }).click();
   // The inspector: Bronze's checkpoint for trips holds two batches.
   await page.getByRole('button', { name: /^bronze\/trips \(\d+ keys\)$/ }).click();
   const entries = page.getByTestId('checkpoint-entries');

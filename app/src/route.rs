@@ -1,0 +1,243 @@
+//! Hash routing: every view and selection has a URL (`#/lineage/gold.fact_trips`,
+//! `#/explorer/gold/dim_customer@1`) that works on any static host, with back and
+//! forward.
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+/// How the lineage view shows its nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineageMode {
+    /// The layered graph.
+    #[default]
+    Graph,
+    /// A filterable list of every node.
+    List,
+}
+
+/// One view of the app, with its selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Landing, run controls, the board and the checkpoint inspector.
+    Pipeline,
+    /// The lineage graph or list.
+    Lineage {
+        /// The selected node.
+        node: Option<String>,
+        /// The selected node's column whose lineage is shown.
+        column: Option<String>,
+        /// A dbt selector filtering the graph.
+        select: String,
+        /// Every node, not only those around the selected one.
+        all: bool,
+        /// Graph or list.
+        mode: LineageMode,
+    },
+    /// The table explorer, on a table at a version (the latest if none).
+    Explorer {
+        /// The table, `<layer>/<name>`.
+        table: Option<String>,
+        /// The version.
+        version: Option<i64>,
+    },
+}
+
+impl Route {
+    /// The lineage view on `node`, with nothing else chosen.
+    pub fn lineage(node: Option<String>) -> Self {
+        Route::Lineage {
+            node,
+            column: None,
+            select: String::new(),
+            all: false,
+            mode: LineageMode::Graph,
+        }
+    }
+
+    /// Reads a location hash (`#/lineage/gold.fact_trips?select=%2Bfact_trips`); an
+    /// unknown one is the pipeline view.
+    pub fn parse(hash: &str) -> Self {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let param = |name: &str| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| decode(value))
+        };
+        let (view, rest) = path.split_once('/').unwrap_or((path, ""));
+        let rest = decode(rest);
+        match view {
+            "lineage" => Route::Lineage {
+                node: (!rest.is_empty()).then_some(rest),
+                column: param("column").filter(|column| !column.is_empty()),
+                select: param("select").unwrap_or_default(),
+                all: param("all").is_some_and(|all| all == "1"),
+                mode: if param("view").as_deref() == Some("list") {
+                    LineageMode::List
+                } else {
+                    LineageMode::Graph
+                },
+            },
+            "explorer" => {
+                let (table, version) = match rest.rsplit_once('@') {
+                    Some((table, version)) => (table.to_owned(), version.parse().ok()),
+                    None => (rest, None),
+                };
+                Route::Explorer {
+                    table: (!table.is_empty()).then_some(table),
+                    version,
+                }
+            }
+            _ => Route::Pipeline,
+        }
+    }
+
+    /// The route as a location hash.
+    pub fn to_hash(&self) -> String {
+        match self {
+            Route::Pipeline => "#/pipeline".to_owned(),
+            Route::Lineage {
+                node,
+                column,
+                select,
+                all,
+                mode,
+            } => {
+                let mut hash = format!("#/lineage/{}", encode(node.as_deref().unwrap_or("")));
+                let mut query = Vec::new();
+                if let Some(column) = column {
+                    query.push(format!("column={}", encode(column)));
+                }
+                if !select.is_empty() {
+                    query.push(format!("select={}", encode(select)));
+                }
+                if *all {
+                    query.push("all=1".to_owned());
+                }
+                if *mode == LineageMode::List {
+                    query.push("view=list".to_owned());
+                }
+                if !query.is_empty() {
+                    hash.push('?');
+                    hash.push_str(&query.join("&"));
+                }
+                hash
+            }
+            Route::Explorer { table, version } => {
+                let mut hash = format!("#/explorer/{}", table.as_deref().unwrap_or(""));
+                if let Some(version) = version {
+                    hash.push_str(&format!("@{version}"));
+                }
+                hash
+            }
+        }
+    }
+
+    /// The name of the navigation entry it belongs to.
+    pub fn view_name(&self) -> &'static str {
+        match self {
+            Route::Pipeline => "Pipeline",
+            Route::Lineage { .. } => "Lineage",
+            Route::Explorer { .. } => "Explorer",
+        }
+    }
+}
+
+fn encode(text: &str) -> String {
+    js_sys::encode_uri_component(text)
+        .as_string()
+        .unwrap_or_default()
+}
+
+fn decode(text: &str) -> String {
+    js_sys::decode_uri_component(text)
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// The current route, following the location's hash (links, back, forward).
+pub fn current() -> RwSignal<Route> {
+    let route = RwSignal::new(Route::parse(&location_hash()));
+    let on_change = Closure::<dyn FnMut()>::new(move || {
+        let next = Route::parse(&location_hash());
+        if route.get_untracked() != next {
+            route.set(next);
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window
+            .add_event_listener_with_callback("hashchange", on_change.as_ref().unchecked_ref());
+    }
+    on_change.forget();
+    route
+}
+
+/// Goes to `route`, as a new history entry.
+pub fn navigate(route: &Route) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_hash(&route.to_hash());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn every_route_reads_back_from_its_hash() {
+        let routes = [
+            Route::Pipeline,
+            Route::lineage(None),
+            Route::lineage(Some("gold.fact_trips".to_owned())),
+            Route::Lineage {
+                node: Some("source:silver.trips".to_owned()),
+                column: Some("trip_id".to_owned()),
+                select: "+fact_trips tag:marts,config.materialized:incremental".to_owned(),
+                all: true,
+                mode: LineageMode::List,
+            },
+            Route::Explorer {
+                table: None,
+                version: None,
+            },
+            Route::Explorer {
+                table: Some("gold/dim_customer".to_owned()),
+                version: Some(1),
+            },
+        ];
+        for route in routes {
+            assert_eq!(Route::parse(&route.to_hash()), route, "{}", route.to_hash());
+        }
+        assert_eq!(
+            Route::parse("#/lineage/gold.fact_trips?select=%2Bfact_trips&all=1"),
+            Route::Lineage {
+                node: Some("gold.fact_trips".to_owned()),
+                column: None,
+                select: "+fact_trips".to_owned(),
+                all: true,
+                mode: LineageMode::Graph,
+            }
+        );
+        assert_eq!(
+            Route::parse("#/explorer/gold/dim_customer@1"),
+            Route::Explorer {
+                table: Some("gold/dim_customer".to_owned()),
+                version: Some(1),
+            }
+        );
+        assert_eq!(Route::parse(""), Route::Pipeline);
+        assert_eq!(Route::parse("#/nowhere"), Route::Pipeline);
+    }
+}
