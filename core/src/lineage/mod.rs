@@ -6,6 +6,12 @@
 //! `source:silver.trips` (a dbt source, named as dbt's `source:` selector names it, since
 //! its relation is the Silver table's) and `gold.fact_trips` (a model or snapshot).
 
+mod details;
+mod highlight;
+
+pub use details::{node_details, ColumnDetail, DetailsError, NodeDetails, PipelineStepDetail};
+pub use highlight::{highlight_sql, SqlToken, TokenKind};
+
 use crate::warehouse;
 
 /// What a lineage node is: a pipeline table, a dbt source, or a dbt node with its
