@@ -47,7 +47,8 @@ use crate::storage::{now_ms, ObjectMeta, Storage, StorageError};
 use crate::warehouse::{self, LANDING};
 
 use decode::{decode, Decoded};
-use state::{PlannedFile, StreamState};
+pub(crate) use state::StreamState;
+use state::PlannedFile;
 
 /// When a run stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

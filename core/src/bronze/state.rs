@@ -70,6 +70,30 @@ pub(crate) fn content_hash(data: &[u8]) -> String {
         .collect()
 }
 
+/// What one stream's checkpoint holds, summed up for a person: its batches, the files
+/// it has ingested or skipped, and a batch planned but not committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct StreamSummary {
+    /// Batches planned (`offsets/`).
+    pub batches_planned: usize,
+    /// Batches committed (`commits/`).
+    pub batches_committed: usize,
+    /// The last committed batch and the Delta version it wrote.
+    pub last_commit: Option<(i64, i64)>,
+    /// The last planned batch (`offsets/`, the stream's last offset).
+    pub last_offset: Option<i64>,
+    /// When the last planned batch read its files, in ms since the epoch.
+    pub last_ingested_at_ms: Option<i64>,
+    /// The files of the last planned batch.
+    pub last_files: Vec<String>,
+    /// Files ingested by a batch (`seen/` with a batch).
+    pub files_ingested: usize,
+    /// Copies of files already ingested, skipped (`seen/` without a batch).
+    pub copies_skipped: usize,
+    /// The last planned batch, when it has no commit (an interrupted run).
+    pub unfinished_batch: Option<i64>,
+}
+
 /// The checkpoint of one entity's stream.
 pub(crate) struct StreamState<'a> {
     store: &'a dyn CheckpointStore,
@@ -112,6 +136,34 @@ impl<'a> StreamState<'a> {
                 .map(Some)
                 .map_err(|err| corrupt(key, err)),
         }
+    }
+
+    /// What the checkpoint holds, summed up.
+    pub(crate) async fn summary(&self) -> Result<StreamSummary, BronzeError> {
+        let mut summary = StreamSummary::default();
+        let offsets = self.store.scan(&self.key("offsets", "")).await?;
+        summary.batches_planned = offsets.len();
+        if let Some((key, value)) = offsets.last() {
+            let offset: Offset = serde_json::from_slice(value).map_err(|err| corrupt(key, err))?;
+            summary.last_offset = Some(offset.batch_id);
+            summary.last_ingested_at_ms = Some(offset.ingested_at_ms);
+            summary.last_files = offset.files.into_iter().map(|file| file.path).collect();
+        }
+        let commits = self.store.scan(&self.key("commits", "")).await?;
+        summary.batches_committed = commits.len();
+        if let Some((key, value)) = commits.last() {
+            let commit: Commit = serde_json::from_slice(value).map_err(|err| corrupt(key, err))?;
+            summary.last_commit = Some((commit.batch_id, commit.version));
+        }
+        for (key, value) in self.store.scan(&self.key("seen", "")).await? {
+            let seen: Seen = serde_json::from_slice(&value).map_err(|err| corrupt(&key, err))?;
+            match seen.batch_id {
+                Some(_) => summary.files_ingested += 1,
+                None => summary.copies_skipped += 1,
+            }
+        }
+        summary.unfinished_batch = self.unfinished_batch().await?.map(|o| o.batch_id);
+        Ok(summary)
     }
 
     /// The last planned batch, when it has no commit.

@@ -6,7 +6,9 @@
 //! `source:silver.trips` (a dbt source, named as dbt's `source:` selector names it, since
 //! its relation is the Silver table's) and `gold.fact_trips` (a model or snapshot).
 
+mod details;
 mod graph;
+mod highlight;
 pub mod layout;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
@@ -15,7 +17,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+pub use details::{node_details, ColumnDetail, DetailsError, NodeDetails, PipelineStepDetail};
 pub use graph::{LineageGraph, LineageNode, NodeRun, NodeState, TestBadge};
+pub use highlight::{highlight_sql, SqlToken, TokenKind};
 
 use crate::storage::{Storage, StorageError};
 use crate::warehouse;

@@ -1,5 +1,6 @@
-//! dbt's artifacts: `target/manifest.json` and `target/run_results.json`, shaped after
-//! dbt 1.10's (manifest v12, run results v6) so that tools that read them can.
+//! dbt's artifacts: `target/manifest.json`, `target/run_results.json` and, after a run
+//! that builds relations, `target/catalog.json`, shaped after dbt 1.10's (manifest v12,
+//! run results v6, catalog v1) so that tools that read them (dbt docs) can.
 
 use std::collections::BTreeMap;
 
@@ -245,13 +246,119 @@ pub(crate) fn run_results(
     })
 }
 
-/// Writes both artifacts under `target/`.
+/// One relation as the catalog describes it: what the warehouse holds, not what the
+/// project declares.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CatalogRelation {
+    /// The node's or source's unique id.
+    pub(crate) unique_id: String,
+    /// A view (in the session) rather than a Delta table.
+    pub(crate) view: bool,
+    /// Its schema (`gold`, `silver`).
+    pub(crate) schema: String,
+    /// Its name in that schema.
+    pub(crate) name: String,
+    /// Its description, if documented.
+    pub(crate) comment: Option<String>,
+    /// Its columns in order: name and type, as Arrow prints it.
+    pub(crate) columns: Vec<(String, String)>,
+    /// Its row count, for a table whose Delta log counts them.
+    pub(crate) rows: Option<i64>,
+}
+
+/// What `catalog.json` lists: the relations of the nodes and sources that exist, and
+/// why some could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Catalog {
+    /// Models and snapshots.
+    pub(crate) nodes: Vec<CatalogRelation>,
+    /// Sources.
+    pub(crate) sources: Vec<CatalogRelation>,
+    /// Relations that could not be read, each naming it.
+    pub(crate) errors: Vec<String>,
+}
+
+/// One `CatalogTable` of dbt's catalog v1.
+fn catalog_table(relation: &CatalogRelation) -> Value {
+    let columns: Map<String, Value> = relation
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(index, (name, data_type))| {
+            (
+                name.clone(),
+                json!({"type": data_type, "index": index + 1, "name": name, "comment": null}),
+            )
+        })
+        .collect();
+    let has_stats = json!({
+        "id": "has_stats",
+        "label": "Has Stats?",
+        "value": relation.rows.is_some(),
+        "include": false,
+        "description": "Indicates whether there are statistics for this table",
+    });
+    let mut stats = Map::new();
+    if let Some(rows) = relation.rows {
+        stats.insert(
+            "row_count".to_owned(),
+            json!({
+                "id": "row_count",
+                "label": "Row Count",
+                "value": rows,
+                "include": true,
+                "description": "Number of rows in the table, from its Delta log",
+            }),
+        );
+    }
+    stats.insert("has_stats".to_owned(), has_stats);
+    json!({
+        "metadata": {
+            "type": if relation.view { "VIEW" } else { "BASE TABLE" },
+            "schema": relation.schema,
+            "name": relation.name,
+            "database": "medallion",
+            "comment": relation.comment,
+            "owner": null,
+        },
+        "columns": columns,
+        "stats": stats,
+        "unique_id": relation.unique_id,
+    })
+}
+
+/// `catalog.json`: every relation of the project that exists, with its columns, types
+/// and row count.
+pub(crate) fn catalog(catalog: &Catalog, invocation: &str) -> Value {
+    let tables = |relations: &[CatalogRelation]| -> Map<String, Value> {
+        relations
+            .iter()
+            .map(|relation| (relation.unique_id.clone(), catalog_table(relation)))
+            .collect()
+    };
+    json!({
+        "metadata": {
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json",
+            "dbt_version": DBT_VERSION,
+            "generated_at": iso(now_ms()),
+            "invocation_id": invocation,
+            "env": {},
+        },
+        "nodes": tables(&catalog.nodes),
+        "sources": tables(&catalog.sources),
+        "errors": if catalog.errors.is_empty() { Value::Null } else { json!(catalog.errors) },
+    })
+}
+
+/// Writes the artifacts under `target/`: the manifest, the run results, and the
+/// catalog when there is one.
 pub(crate) async fn write(
     storage: &dyn Storage,
     project: &Project,
     compiled: &BTreeMap<String, String>,
     run: &RunResults,
     options: &RunOptions,
+    catalog_relations: Option<&Catalog>,
 ) -> Result<(), ModelError> {
     let invocation = uuid::Uuid::new_v4().to_string();
     let pretty = |value: &Value| Bytes::from(serde_json::to_vec_pretty(value).unwrap_or_default());
@@ -267,5 +374,13 @@ pub(crate) async fn write(
             pretty(&run_results(project, run, options, &invocation)),
         )
         .await?;
+    if let Some(relations) = catalog_relations {
+        storage
+            .put(
+                &format!("{TARGET}/catalog.json"),
+                pretty(&catalog(relations, &invocation)),
+            )
+            .await?;
+    }
     Ok(())
 }

@@ -43,7 +43,10 @@ pub(crate) struct RenderState {
     pub logs: Vec<String>,
 }
 
-/// The rendering environment of one project.
+/// The rendering environment of one project. A clone shares the environment and its
+/// render state (the functions `ref`, `source` and `config` record into it), so one
+/// project and its clones render one template at a time, as one project does.
+#[derive(Clone)]
 pub(crate) struct Renderer {
     env: Environment<'static>,
     state: Arc<Mutex<RenderState>>,

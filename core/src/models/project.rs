@@ -188,8 +188,9 @@ impl SourceTable {
     }
 }
 
-/// A parsed project: its nodes, sources and the environment that renders them.
-#[derive(Debug)]
+/// A parsed project: its nodes, sources and the environment that renders them (which a
+/// clone shares).
+#[derive(Debug, Clone)]
 pub struct Project {
     /// The project's name.
     pub name: String,

@@ -1,6 +1,7 @@
 //! Running a project: the DAG's nodes in order, each compiled (`compile`) then
 //! materialized or checked (`materialize`), and the artifacts written.
 
+mod catalog;
 mod compile;
 mod materialize;
 mod results;
@@ -241,12 +242,20 @@ impl ModelRunner {
             logs: progress.logs,
             cancelled,
         };
+        // dbt's catalog describes the relations a run built or changed.
+        let catalog = match command {
+            Command::Build | Command::Run | Command::Snapshot => {
+                Some(self.catalog(&session).await)
+            }
+            Command::Test | Command::Compile => None,
+        };
         artifacts::write(
             self.storage.as_ref(),
             &self.project,
             &progress.compiled,
             &run,
             options,
+            catalog.as_ref(),
         )
         .await?;
         Ok(run)

@@ -224,6 +224,41 @@ fn run_key(entity: &str, bronze_version: i64) -> String {
     format!("silver/{entity}/runs/{bronze_version:020}")
 }
 
+/// What `checkpoint` holds for `entity`'s Silver stream ([`Silver::progress`]).
+pub(crate) async fn read_progress(
+    checkpoint: &dyn CheckpointStore,
+    entity: &str,
+) -> Result<Option<SilverProgress>, SilverError> {
+    let key = progress_key(entity);
+    match checkpoint.get(&key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
+            SilverError::CorruptCheckpoint {
+                key,
+                detail: err.to_string(),
+            }
+        }),
+    }
+}
+
+/// The report of `entity`'s last Silver run that processed Bronze rows, as the
+/// checkpoint records it (`silver/<entity>/runs/<bronze version>`).
+pub(crate) async fn last_run(
+    checkpoint: &dyn CheckpointStore,
+    entity: &str,
+) -> Result<Option<SilverReport>, SilverError> {
+    let runs = checkpoint.scan(&format!("silver/{entity}/runs/")).await?;
+    match runs.last() {
+        None => Ok(None),
+        Some((key, value)) => serde_json::from_slice(value).map(Some).map_err(|err| {
+            SilverError::CorruptCheckpoint {
+                key: key.clone(),
+                detail: err.to_string(),
+            }
+        }),
+    }
+}
+
 /// Orders pipelines so that each runs after the Silver tables it looks up.
 fn dependency_order(pipelines: Vec<Pipeline>) -> Result<Vec<Pipeline>, SilverError> {
     let entities: BTreeSet<String> = pipelines.iter().map(|p| p.entity.clone()).collect();
@@ -310,16 +345,7 @@ impl Silver {
 
     /// What the checkpoint holds for `entity`.
     pub async fn progress(&self, entity: &str) -> Result<Option<SilverProgress>, SilverError> {
-        let key = progress_key(entity);
-        match self.checkpoint.get(&key).await? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
-                SilverError::CorruptCheckpoint {
-                    key,
-                    detail: err.to_string(),
-                }
-            }),
-        }
+        read_progress(self.checkpoint.as_ref(), entity).await
     }
 
     /// Runs every pipeline, lookups first; stops at the first failure.

@@ -209,7 +209,7 @@ impl ModelRunner {
 
     /// Defines in the session every view model not selected, from its compiled SQL,
     /// upstream first; one whose inputs are missing is left out.
-    pub(super) async fn define_views(&self, session: &SessionContext, selected: &[String]) {
+    pub(crate) async fn define_views(&self, session: &SessionContext, selected: &[String]) {
         let Ok(order) = graph::topological_order(&self.project) else {
             return;
         };
