@@ -6,6 +6,12 @@
 //! `source:silver.trips` (a dbt source, named as dbt's `source:` selector names it, since
 //! its relation is the Silver table's) and `gold.fact_trips` (a model or snapshot).
 
+mod columns;
+
+pub use columns::{
+    column_lineage, ColumnFlow, ColumnLineage, ColumnRef, LineageError, UpstreamColumn,
+};
+
 use crate::warehouse;
 
 /// What a lineage node is: a pipeline table, a dbt source, or a dbt node with its

@@ -44,7 +44,7 @@ pub use pipeline::{
 };
 pub use source::QUARANTINE_REASON_COLUMNS;
 pub use transform::{
-    parse_type, Columns, Lookup, OnError, StepContext, StepOutput, Transform, TransformError,
+    parse_type, ColumnEffect, Columns, Lookup, OnError, StepContext, StepOutput, Transform, TransformError,
     TypeName,
 };
 

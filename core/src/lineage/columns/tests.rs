@@ -1,0 +1,1 @@
+//! Column lineage on the fixture project and the bundled one.
