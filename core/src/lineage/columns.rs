@@ -141,7 +141,7 @@ impl fmt::Display for ColumnFlow {
 pub struct ColumnLineage {
     /// The column.
     pub column: ColumnRef,
-    /// The columns it comes from, values first, then filters and joins.
+    /// The columns it comes from: direct, transformed, then filters and joins.
     pub upstream: Vec<UpstreamColumn>,
 }
 
@@ -535,7 +535,7 @@ impl Tracer<'_> {
         }
     }
 
-    /// The columns `column` comes from, one hop up, values first.
+    /// The columns `column` comes from, one hop up: direct, transformed, filters, joins.
     fn edges(&self, column: &ColumnRef) -> Vec<Edge> {
         let edge = |flow, upstream| Edge {
             flow,
@@ -574,7 +574,7 @@ impl Tracer<'_> {
                 _ => Vec::new(),
             }
         };
-        edges.sort_by_key(|edge| !edge.flow.carries_value());
+        edges.sort_by_key(|edge| edge.flow);
         edges
     }
 
