@@ -85,9 +85,7 @@ impl fmt::Display for ColumnRef {
 }
 
 /// How a column's value reaches the column downstream.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnFlow {
     /// As it is: a plain column reference or an alias.
@@ -117,9 +115,7 @@ impl ColumnFlow {
         match (self, next) {
             (ColumnFlow::Filter | ColumnFlow::Join, _) => self,
             (_, ColumnFlow::Filter | ColumnFlow::Join) => next,
-            (ColumnFlow::Transformed, _) | (_, ColumnFlow::Transformed) => {
-                ColumnFlow::Transformed
-            }
+            (ColumnFlow::Transformed, _) | (_, ColumnFlow::Transformed) => ColumnFlow::Transformed,
             (ColumnFlow::Direct, ColumnFlow::Direct) => ColumnFlow::Direct,
         }
     }
@@ -419,7 +415,9 @@ fn snapshot_meta(
 ) -> Vec<(String, DataType, Vec<String>)> {
     let changes: Vec<String> = match &config.strategy {
         Strategy::Timestamp { updated_at } => vec![updated_at.clone()],
-        Strategy::Check { columns: Some(checked) } => checked.clone(),
+        Strategy::Check {
+            columns: Some(checked),
+        } => checked.clone(),
         Strategy::Check { columns: None } => columns
             .iter()
             .map(|(name, _)| name.clone())
@@ -496,14 +494,11 @@ impl Tracer<'_> {
     fn check(&self, node: &str, column: &str) -> Result<ColumnRef, LineageError> {
         let unknown = || LineageError::UnknownNode(node.to_owned());
         if let Some(columns) = self.gold.get(node) {
-            let found = columns
-                .iter()
-                .find(|(name, _)| name == column)
-                .or_else(|| {
-                    columns
-                        .iter()
-                        .find(|(name, _)| name.eq_ignore_ascii_case(column))
-                });
+            let found = columns.iter().find(|(name, _)| name == column).or_else(|| {
+                columns
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(column))
+            });
             return match found {
                 Some((name, _)) => Ok(ColumnRef::new(node, name.clone())),
                 None => Err(LineageError::UnknownColumn {
@@ -522,7 +517,10 @@ impl Tracer<'_> {
             match node.split_once('.') {
                 Some(("silver", name)) => {
                     self.pipeline(name).is_some()
-                        || self.project.source_paths().contains(&warehouse::silver_table(name))
+                        || self
+                            .project
+                            .source_paths()
+                            .contains(&warehouse::silver_table(name))
                 }
                 Some(("bronze" | "landing", entity)) => self.pipeline(entity).is_some(),
                 _ => false,
@@ -556,7 +554,10 @@ impl Tracer<'_> {
                 .find(|source| source_id(&source.source, &source.name) == node)
                 .map(|source| {
                     let table = table_id(&format!("{}/{}", source.schema, source.identifier));
-                    vec![edge(ColumnFlow::Direct, ColumnRef::new(table, &column.column))]
+                    vec![edge(
+                        ColumnFlow::Direct,
+                        ColumnRef::new(table, &column.column),
+                    )]
                 })
                 .unwrap_or_default()
         } else {
@@ -580,7 +581,12 @@ impl Tracer<'_> {
 
     /// The tree of `column`; inside a path that only shapes rows (`in_rows`), filters
     /// and joins are not followed; a column already on the path is not expanded again.
-    fn expand(&self, column: &ColumnRef, in_rows: bool, path: &mut Vec<ColumnRef>) -> ColumnLineage {
+    fn expand(
+        &self,
+        column: &ColumnRef,
+        in_rows: bool,
+        path: &mut Vec<ColumnRef>,
+    ) -> ColumnLineage {
         let mut lineage = ColumnLineage {
             column: column.clone(),
             upstream: Vec::new(),
@@ -593,11 +599,7 @@ impl Tracer<'_> {
             if in_rows && !edge.flow.carries_value() {
                 continue;
             }
-            let child = self.expand(
-                &edge.upstream,
-                in_rows || !edge.flow.carries_value(),
-                path,
-            );
+            let child = self.expand(&edge.upstream, in_rows || !edge.flow.carries_value(), path);
             lineage.upstream.push(UpstreamColumn {
                 flow: edge.flow,
                 via: edge.via,

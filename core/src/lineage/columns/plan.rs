@@ -154,8 +154,7 @@ impl Tracer {
                         for read in reads(filter) {
                             if let Read::Column(column) = read {
                                 for side in [&join.left, &join.right] {
-                                    if let Some(i) = side.schema().maybe_index_of_column(&column)
-                                    {
+                                    if let Some(i) = side.schema().maybe_index_of_column(&column) {
                                         self.column(side, i, ColumnFlow::Join, via);
                                     }
                                 }
@@ -172,7 +171,8 @@ impl Tracer {
             }
             LogicalPlan::Aggregate(aggregate) => {
                 let groups = aggregate.group_expr_len().unwrap_or(0);
-                let grouping_sets = matches!(aggregate.group_expr.as_slice(), [Expr::GroupingSet(_)]);
+                let grouping_sets =
+                    matches!(aggregate.group_expr.as_slice(), [Expr::GroupingSet(_)]);
                 let group_exprs: Vec<&Expr> = match aggregate.group_expr.as_slice() {
                     [Expr::GroupingSet(set)] => set.distinct_expr(),
                     exprs => exprs.iter().collect(),

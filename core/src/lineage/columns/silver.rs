@@ -52,7 +52,13 @@ fn trace(
                 inputs,
             } if *derived == column => {
                 for input in inputs {
-                    trace(before, input, flow.then(ColumnFlow::Transformed), bronze, edges);
+                    trace(
+                        before,
+                        input,
+                        flow.then(ColumnFlow::Transformed),
+                        bronze,
+                        edges,
+                    );
                 }
                 return;
             }

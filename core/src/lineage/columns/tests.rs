@@ -61,7 +61,10 @@ fn a_group_key_passes_directly_and_an_aggregate_is_transformed_through_ephemeral
         let key = column_lineage(&runner, &[], "gold.customer_totals", "customer_id")
             .await
             .expect("lineage");
-        let ephemerals = via(&["__dbt__cte__int_customer_orders", "__dbt__cte__stg_customers"]);
+        let ephemerals = via(&[
+            "__dbt__cte__int_customer_orders",
+            "__dbt__cte__stg_customers",
+        ]);
         let orders = via(&["__dbt__cte__int_customer_orders", "orders"]);
         assert_eq!(
             hop(&key),
@@ -86,7 +89,14 @@ fn a_group_key_passes_directly_and_an_aggregate_is_transformed_through_ephemeral
         );
         // The source is its Silver table, which no pipeline builds here.
         let source = &key.upstream[0].lineage;
-        assert_eq!(hop(source), [(ColumnFlow::Direct, "silver.customers.customer_id".to_owned(), vec![])]);
+        assert_eq!(
+            hop(source),
+            [(
+                ColumnFlow::Direct,
+                "silver.customers.customer_id".to_owned(),
+                vec![]
+            )]
+        );
         assert!(source.upstream[0].lineage.upstream.is_empty());
 
         let total = column_lineage(&runner, &[], "gold.customer_totals", "total_cents")
@@ -94,16 +104,32 @@ fn a_group_key_passes_directly_and_an_aggregate_is_transformed_through_ephemeral
             .expect("lineage");
         let first = &total.upstream[0];
         assert_eq!(
-            (first.flow, first.lineage.column.to_string(), first.via.clone()),
-            (ColumnFlow::Transformed, "gold.stg_orders.amount".to_owned(), orders),
+            (
+                first.flow,
+                first.lineage.column.to_string(),
+                first.via.clone()
+            ),
+            (
+                ColumnFlow::Transformed,
+                "gold.stg_orders.amount".to_owned(),
+                orders
+            ),
             "{total}"
         );
         // stg_orders passes the amount as it is, and filters on it.
         assert_eq!(
             hop(&first.lineage),
             [
-                (ColumnFlow::Direct, "source:raw.orders.amount".to_owned(), vec![]),
-                (ColumnFlow::Filter, "source:raw.orders.amount".to_owned(), vec![]),
+                (
+                    ColumnFlow::Direct,
+                    "source:raw.orders.amount".to_owned(),
+                    vec![]
+                ),
+                (
+                    ColumnFlow::Filter,
+                    "source:raw.orders.amount".to_owned(),
+                    vec![]
+                ),
             ]
         );
         let name = column_lineage(&runner, &[], "gold.customer_totals", "name")
@@ -116,7 +142,10 @@ fn a_group_key_passes_directly_and_an_aggregate_is_transformed_through_ephemeral
             (
                 ColumnFlow::Transformed,
                 "source:raw.customers.name".to_owned(),
-                via(&["__dbt__cte__int_customer_orders", "__dbt__cte__stg_customers"])
+                via(&[
+                    "__dbt__cte__int_customer_orders",
+                    "__dbt__cte__stg_customers"
+                ])
             ),
             "{name}"
         );
@@ -128,7 +157,9 @@ fn a_case_is_transformed_and_filters_and_join_keys_shape_every_column() {
     block_on(async {
         let runner = fixture().await;
         let state = column_lineage(&runner, &[], "order_states", "state").await;
-        assert!(matches!(state, Err(LineageError::UnknownNode(ref node)) if node == "order_states"));
+        assert!(
+            matches!(state, Err(LineageError::UnknownNode(ref node)) if node == "order_states")
+        );
         let state = column_lineage(&runner, &[], "gold.order_states", "state")
             .await
             .expect("lineage");
@@ -136,14 +167,26 @@ fn a_case_is_transformed_and_filters_and_join_keys_shape_every_column() {
         assert_eq!(
             hop(&state),
             [
-                (ColumnFlow::Transformed, "gold.stg_orders.status".to_owned(), via(&["big"])),
-                (ColumnFlow::Filter, "gold.stg_orders.amount".to_owned(), via(&["big"])),
+                (
+                    ColumnFlow::Transformed,
+                    "gold.stg_orders.status".to_owned(),
+                    via(&["big"])
+                ),
+                (
+                    ColumnFlow::Filter,
+                    "gold.stg_orders.amount".to_owned(),
+                    via(&["big"])
+                ),
                 (
                     ColumnFlow::Join,
                     "source:raw.customers.customer_id".to_owned(),
                     via(&["__dbt__cte__stg_customers"])
                 ),
-                (ColumnFlow::Join, "gold.stg_orders.customer_id".to_owned(), via(&["big"])),
+                (
+                    ColumnFlow::Join,
+                    "gold.stg_orders.customer_id".to_owned(),
+                    via(&["big"])
+                ),
             ],
             "{text}"
         );
@@ -152,7 +195,14 @@ fn a_case_is_transformed_and_filters_and_join_keys_shape_every_column() {
         ), "{text}");
         // A row-shaping path is followed for its values, not its own filters.
         let filter = &state.upstream[1].lineage;
-        assert_eq!(hop(filter), [(ColumnFlow::Direct, "source:raw.orders.amount".to_owned(), vec![])]);
+        assert_eq!(
+            hop(filter),
+            [(
+                ColumnFlow::Direct,
+                "source:raw.orders.amount".to_owned(),
+                vec![]
+            )]
+        );
 
         let err = column_lineage(&runner, &[], "gold.order_states", "nope")
             .await
@@ -207,29 +257,57 @@ fn silver_columns_come_from_bronze_through_the_pipeline_steps() {
         assert_eq!(
             hop(&total),
             [
-                (ColumnFlow::Transformed, "bronze.trips.fare_amount".to_owned(), vec![]),
-                (ColumnFlow::Transformed, "bronze.trips.tip_amount".to_owned(), vec![]),
+                (
+                    ColumnFlow::Transformed,
+                    "bronze.trips.fare_amount".to_owned(),
+                    vec![]
+                ),
+                (
+                    ColumnFlow::Transformed,
+                    "bronze.trips.tip_amount".to_owned(),
+                    vec![]
+                ),
             ],
             "{total}"
         );
         assert_eq!(
             hop(&total.upstream[0].lineage),
-            [(ColumnFlow::Direct, "landing.trips.fare_amount".to_owned(), vec![])]
+            [(
+                ColumnFlow::Direct,
+                "landing.trips.fare_amount".to_owned(),
+                vec![]
+            )]
         );
         let city = lineage("silver.trips", "pickup_city").await;
         assert_eq!(
             hop(&city)[..3],
             [
-                (ColumnFlow::Direct, "silver.locations.city".to_owned(), vec![]),
-                (ColumnFlow::Join, "silver.locations.location_id".to_owned(), vec![]),
-                (ColumnFlow::Join, "bronze.trips.pickup_location_id".to_owned(), vec![]),
+                (
+                    ColumnFlow::Direct,
+                    "silver.locations.city".to_owned(),
+                    vec![]
+                ),
+                (
+                    ColumnFlow::Join,
+                    "silver.locations.location_id".to_owned(),
+                    vec![]
+                ),
+                (
+                    ColumnFlow::Join,
+                    "bronze.trips.pickup_location_id".to_owned(),
+                    vec![]
+                ),
             ],
             "{city}"
         );
         // The zone's city is title-cased in its own pipeline.
         assert_eq!(
             hop(&city.upstream[0].lineage),
-            [(ColumnFlow::Transformed, "bronze.locations.city".to_owned(), vec![])],
+            [(
+                ColumnFlow::Transformed,
+                "bronze.locations.city".to_owned(),
+                vec![]
+            )],
             "{city}"
         );
         let status = lineage("silver.customers", "updated_at").await;
@@ -261,7 +339,10 @@ fn column_refs_read_with_or_without_the_gold_schema() {
     );
     assert_eq!(ColumnRef::parse("fact_trips"), None);
     assert_eq!(ColumnRef::parse(".x"), None);
-    assert_eq!(ColumnFlow::then(ColumnFlow::Transformed, ColumnFlow::Join), ColumnFlow::Join);
+    assert_eq!(
+        ColumnFlow::then(ColumnFlow::Transformed, ColumnFlow::Join),
+        ColumnFlow::Join
+    );
     assert_eq!(
         serde_json::to_string(&ColumnFlow::Transformed).unwrap(),
         "\"transformed\""
@@ -294,15 +375,27 @@ fn fact_trips_customer_sk_reaches_the_silver_customer_and_on_to_landing() {
         let text = sk.to_string();
         assert_eq!(
             hop(&sk)[0],
-            (ColumnFlow::Direct, "gold.dim_customer.customer_sk".to_owned(), vec![]),
+            (
+                ColumnFlow::Direct,
+                "gold.dim_customer.customer_sk".to_owned(),
+                vec![]
+            ),
             "{text}"
         );
         let dim = &sk.upstream[0].lineage;
         assert_eq!(
             hop(dim)[..2],
             [
-                (ColumnFlow::Transformed, "gold.customers_snapshot.customer_id".to_owned(), vec![]),
-                (ColumnFlow::Transformed, "gold.customers_snapshot.dbt_valid_from".to_owned(), vec![]),
+                (
+                    ColumnFlow::Transformed,
+                    "gold.customers_snapshot.customer_id".to_owned(),
+                    vec![]
+                ),
+                (
+                    ColumnFlow::Transformed,
+                    "gold.customers_snapshot.dbt_valid_from".to_owned(),
+                    vec![]
+                ),
             ],
             "{text}"
         );
@@ -328,7 +421,11 @@ fn fact_trips_customer_sk_reaches_the_silver_customer_and_on_to_landing() {
             .expect("lineage");
         assert_eq!(
             hop(&total),
-            [(ColumnFlow::Direct, "gold.stg_trips.total_amount".to_owned(), via(&["trips"]))],
+            [(
+                ColumnFlow::Direct,
+                "gold.stg_trips.total_amount".to_owned(),
+                via(&["trips"])
+            )],
             "{total}"
         );
         assert!(total.reaches("silver.trips", "total_amount"), "{total}");

@@ -48,7 +48,11 @@ impl Transform for Cast {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns.keys().cloned().map(ColumnEffect::Rewrites).collect()
+        self.columns
+            .keys()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
@@ -162,7 +166,11 @@ impl Transform for ParseMoney {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns.iter().cloned().map(ColumnEffect::Rewrites).collect()
+        self.columns
+            .iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

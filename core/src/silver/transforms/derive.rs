@@ -181,7 +181,11 @@ mod tests {
 
     #[test]
     fn inputs_are_the_columns_the_expression_reads() {
-        let total = derived("total", "fare + coalesce(t.Tip, 0) * \"Surge\" + fare", None);
+        let total = derived(
+            "total",
+            "fare + coalesce(t.Tip, 0) * \"Surge\" + fare",
+            None,
+        );
         assert_eq!(total.inputs(), ["fare", "tip", "Surge"]);
         assert!(derived("x", "1 +", None).inputs().is_empty());
     }

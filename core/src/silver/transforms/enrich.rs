@@ -84,13 +84,15 @@ impl Transform for Enrich {
         self.joins
             .iter()
             .flat_map(|join| {
-                join.columns.iter().map(|(lookup_column, column)| ColumnEffect::LooksUp {
-                    column: column.clone(),
-                    table: self.lookup.clone(),
-                    lookup_column: lookup_column.clone(),
-                    on: join.on.clone(),
-                    key: self.key.clone(),
-                })
+                join.columns
+                    .iter()
+                    .map(|(lookup_column, column)| ColumnEffect::LooksUp {
+                        column: column.clone(),
+                        table: self.lookup.clone(),
+                        lookup_column: lookup_column.clone(),
+                        on: join.on.clone(),
+                        key: self.key.clone(),
+                    })
             })
             .collect()
     }

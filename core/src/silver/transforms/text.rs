@@ -89,7 +89,11 @@ impl Transform for Trim {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns.keys().cloned().map(ColumnEffect::Rewrites).collect()
+        self.columns
+            .keys()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
@@ -167,7 +171,11 @@ impl Transform for StandardizePhone {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns.iter().cloned().map(ColumnEffect::Rewrites).collect()
+        self.columns
+            .iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

@@ -132,7 +132,11 @@ impl Transform for ParseTimestamp {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns.iter().cloned().map(ColumnEffect::Rewrites).collect()
+        self.columns
+            .iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
