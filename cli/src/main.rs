@@ -19,6 +19,7 @@ use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
 use medallion_core::lakehouse::{Flow, Lakehouse, LakehouseError, Stage};
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
+use medallion_core::lineage::{column_lineage, ColumnRef};
 use medallion_core::models::{
     read_project_files, Command as ModelCommand, Materialization, ModelRunner, NodeResult,
     NodeStatus, Project, ResourceType, RunOptions, RunResults, GOLD_SCHEMA,
@@ -151,6 +152,17 @@ enum Command {
     History {
         /// The table, as `<layer>/<name>`.
         table: String,
+    },
+    /// Print where a column comes from, as a tree: every upstream column through the
+    /// models, Silver and Bronze to landing, each edge direct, transformed, filter or
+    /// join. The Silver tables the models read must be built.
+    Lineage {
+        /// The column: `gold.fact_trips.total_amount`, `fact_trips.total_amount`,
+        /// `source:silver.trips.trip_id`, `silver.trips.total_amount`.
+        column: String,
+        /// Variables for the models' Jinja, as YAML or JSON.
+        #[arg(long)]
+        vars: Option<String>,
     },
 }
 
@@ -407,6 +419,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::History { table } => history(warehouse()?, &table).await,
+        Command::Lineage { column, vars } => {
+            let asked = ColumnRef::parse(&column).ok_or_else(|| {
+                Failure(format!(
+                    "{column:?}: name a column as <node>.<column>, e.g. gold.fact_trips.total_amount"
+                ))
+            })?;
+            let runner = model_runner(&cli.project, warehouse()?, vars.as_deref()).await?;
+            let pipelines = silver_pipelines(&cli.project).await?;
+            let lineage = column_lineage(&runner, &pipelines, &asked.node, &asked.column).await?;
+            println!("{lineage}");
+            Ok(())
+        }
     }
 }
 

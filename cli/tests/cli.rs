@@ -393,6 +393,59 @@ fn silver_builds_incrementally_and_reports_each_entity() {
 
 /// The core's fixture dbt project, with its two Silver source tables written into
 /// `warehouse` (orders 1 to 4, customers 1 to 3).
+#[test]
+fn lineage_prints_a_columns_upstream_tree_to_landing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    let batch = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample_data/batch_001");
+    succeeded(&medallion(&["--warehouse", warehouse, "land", batch]));
+    succeeded(&medallion(&["--warehouse", warehouse, "ingest"]));
+    let lineage = |column: &str| {
+        medallion(&[
+            "lineage",
+            column,
+            "--warehouse",
+            warehouse,
+            "--project",
+            project,
+        ])
+    };
+    let before = lineage("fact_trips.total_amount");
+    assert_eq!(before.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&before.stderr);
+    assert!(stderr.contains("which is not built yet"), "{stderr}");
+
+    succeeded(&medallion(&[
+        "silver",
+        "--warehouse",
+        warehouse,
+        "--project",
+        project,
+    ]));
+    let tree = succeeded(&lineage("fact_trips.total_amount"));
+    assert!(
+        tree.starts_with(
+            "gold.fact_trips.total_amount\n  <- direct gold.stg_trips.total_amount (via trips)\n    <- direct source:silver.trips.total_amount\n      <- direct silver.trips.total_amount\n        <- transformed bronze.trips.fare_amount\n          <- direct landing.trips.fare_amount\n"
+        ),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("<- transformed bronze.trips.tip_amount"),
+        "{tree}"
+    );
+    let same = succeeded(&lineage("gold.fact_trips.total_amount"));
+    assert_eq!(same, tree);
+    let bad = lineage("fact_trips.nope");
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.starts_with("error: gold.fact_trips has no column nope (it has trip_id, "),
+        "{stderr}"
+    );
+}
+
 fn fixture_project(warehouse: &std::path::Path) -> String {
     use std::sync::Arc;
 

@@ -6,6 +6,7 @@
 //! `source:silver.trips` (a dbt source, named as dbt's `source:` selector names it, since
 //! its relation is the Silver table's) and `gold.fact_trips` (a model or snapshot).
 
+mod columns;
 mod details;
 mod graph;
 mod highlight;
@@ -17,6 +18,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+pub use columns::{
+    column_lineage, ColumnFlow, ColumnLineage, ColumnRef, LineageError, UpstreamColumn,
+};
 pub use details::{node_details, ColumnDetail, DetailsError, NodeDetails, PipelineStepDetail};
 pub use graph::{LineageGraph, LineageNode, NodeRun, NodeState, TestBadge};
 pub use highlight::{highlight_sql, SqlToken, TokenKind};

@@ -44,8 +44,8 @@ pub use pipeline::{
 };
 pub use source::QUARANTINE_REASON_COLUMNS;
 pub use transform::{
-    parse_type, Columns, Lookup, OnError, StepContext, StepOutput, Transform, TransformError,
-    TypeName,
+    parse_type, ColumnEffect, Columns, Lookup, OnError, StepContext, StepOutput, Transform,
+    TransformError, TypeName,
 };
 
 use crate::bronze;

@@ -29,12 +29,53 @@ pub trait Transform: fmt::Debug + MaybeSendSync {
         Vec::new()
     }
 
+    /// What the step does to the values of columns, for column lineage. The default,
+    /// nothing, fits a step that only filters, dedupes or selects rows or columns.
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        Vec::new()
+    }
+
     /// Applies the step to `input`.
     fn apply(
         &self,
         input: RecordBatch,
         context: &StepContext,
     ) -> Result<StepOutput, TransformError>;
+}
+
+/// What a step does to one column's values, as column lineage reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnEffect {
+    /// The column keeps its name and its values are rewritten (cast, trimmed, parsed).
+    Rewrites(String),
+    /// The column is renamed.
+    Renames {
+        /// Its name before the step.
+        from: String,
+        /// Its name after.
+        to: String,
+    },
+    /// The column is computed from columns of the same row.
+    Derives {
+        /// The column computed.
+        column: String,
+        /// The columns its expression reads.
+        inputs: Vec<String>,
+    },
+    /// The column is copied from a lookup table's column, on the row whose key
+    /// matches an input column.
+    LooksUp {
+        /// The column added.
+        column: String,
+        /// The lookup table, as `<layer>/<name>`.
+        table: String,
+        /// The lookup table's column copied.
+        lookup_column: String,
+        /// The input column matched.
+        on: String,
+        /// The lookup table's key column.
+        key: String,
+    },
 }
 
 /// A table a step reads besides its input, and the columns it needs from it.

@@ -10,6 +10,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::Deserialize;
 
+use crate::silver::transform::ColumnEffect;
 use crate::silver::transform::{
     column_index, replace_column, type_label, OnError, StepContext, StepOutput, Transform,
     TransformError, TypeName, ValueText,
@@ -44,6 +45,14 @@ pub(crate) fn blank_as_null(array: &ArrayRef) -> ArrayRef {
 impl Transform for Cast {
     fn kind(&self) -> &'static str {
         "cast"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .keys()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
@@ -154,6 +163,14 @@ pub(crate) fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
 impl Transform for ParseMoney {
     fn kind(&self) -> &'static str {
         "parse_money"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

@@ -8,6 +8,7 @@ use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 
 use crate::silver::is_runner_column;
+use crate::silver::transform::ColumnEffect;
 use crate::silver::transform::{column_index, StepContext, StepOutput, Transform, TransformError};
 
 /// Renames columns: `columns: {old_name: new_name}`.
@@ -21,6 +22,16 @@ pub struct Rename {
 impl Transform for Rename {
     fn kind(&self) -> &'static str {
         "rename"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .iter()
+            .map(|(from, to)| ColumnEffect::Renames {
+                from: from.clone(),
+                to: to.clone(),
+            })
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

@@ -10,6 +10,7 @@ use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::prelude::SessionContext;
 use serde::Deserialize;
 
+use crate::silver::transform::ColumnEffect;
 use crate::silver::transform::{
     set_column, StepContext, StepOutput, Transform, TransformError, TypeName,
 };
@@ -45,6 +46,40 @@ pub struct Derive {
 }
 
 impl DerivedColumn {
+    /// The columns its expression reads, in order of appearance, each once (none if
+    /// the expression does not parse: [`apply`](Transform::apply) reports that).
+    pub fn inputs(&self) -> Vec<String> {
+        use datafusion::sql::sqlparser::ast::{visit_expressions, Expr, Ident};
+        use datafusion::sql::sqlparser::dialect::GenericDialect;
+        use datafusion::sql::sqlparser::parser::Parser;
+        use std::ops::ControlFlow;
+
+        let Ok(expr) = Parser::new(&GenericDialect {})
+            .try_with_sql(&self.expr)
+            .and_then(|mut parser| parser.parse_expr())
+        else {
+            return Vec::new();
+        };
+        // Unquoted names are case-insensitive, as DataFusion reads them.
+        let name = |ident: &Ident| match ident.quote_style {
+            Some(_) => ident.value.clone(),
+            None => ident.value.to_lowercase(),
+        };
+        let mut inputs: Vec<String> = Vec::new();
+        let _ = visit_expressions(&expr, |expr| {
+            let column = match expr {
+                Expr::Identifier(ident) => Some(name(ident)),
+                Expr::CompoundIdentifier(parts) => parts.last().map(name),
+                _ => None,
+            };
+            if let Some(column) = column.filter(|column| !inputs.contains(column)) {
+                inputs.push(column);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        inputs
+    }
+
     fn evaluate(
         &self,
         session: &SessionContext,
@@ -87,6 +122,16 @@ impl DerivedColumn {
 impl Transform for Derive {
     fn kind(&self) -> &'static str {
         "derive"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .iter()
+            .map(|column| ColumnEffect::Derives {
+                column: column.name.clone(),
+                inputs: column.inputs(),
+            })
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
@@ -132,6 +177,17 @@ mod tests {
         let out = step.apply(input, &StepContext::new()).unwrap();
         assert_eq!(strings(&out.rows, "total"), [Some("12.50".into()), None]);
         assert_eq!(strings(&out.rows, "big"), [Some("true".into()), None]);
+    }
+
+    #[test]
+    fn inputs_are_the_columns_the_expression_reads() {
+        let total = derived(
+            "total",
+            "fare + coalesce(t.Tip, 0) * \"Surge\" + fare",
+            None,
+        );
+        assert_eq!(total.inputs(), ["fare", "tip", "Surge"]);
+        assert!(derived("x", "1 +", None).inputs().is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use serde::Deserialize;
 
+use crate::silver::transform::ColumnEffect;
 use crate::silver::transform::{
     column_index, set_column, Lookup, StepContext, StepOutput, Transform, TransformError,
 };
@@ -77,6 +78,23 @@ pub(crate) fn match_rows(
 impl Transform for Enrich {
     fn kind(&self) -> &'static str {
         "enrich"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.joins
+            .iter()
+            .flat_map(|join| {
+                join.columns
+                    .iter()
+                    .map(|(lookup_column, column)| ColumnEffect::LooksUp {
+                        column: column.clone(),
+                        table: self.lookup.clone(),
+                        lookup_column: lookup_column.clone(),
+                        on: join.on.clone(),
+                        key: self.key.clone(),
+                    })
+            })
+            .collect()
     }
 
     fn lookups(&self) -> Vec<Lookup> {

@@ -7,6 +7,7 @@ use arrow::array::{Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 
+use crate::silver::transform::ColumnEffect;
 use crate::silver::transform::{
     column_index, quote, replace_column, OnError, StepContext, StepOutput, Transform,
     TransformError,
@@ -87,6 +88,14 @@ impl Transform for Trim {
         "trim"
     }
 
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .keys()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
+    }
+
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
         let mut batch = input;
         for (column, case) in &self.columns {
@@ -159,6 +168,14 @@ pub(crate) fn to_e164(text: &str, country: &str) -> Option<String> {
 impl Transform for StandardizePhone {
     fn kind(&self) -> &'static str {
         "standardize_phone"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

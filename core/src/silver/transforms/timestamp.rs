@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use serde::Deserialize;
 
+use crate::silver::transform::ColumnEffect;
 use crate::silver::transform::{
     column_index, quote, replace_column, OnError, StepContext, StepOutput, Transform,
     TransformError,
@@ -128,6 +129,14 @@ fn utc_micros() -> DataType {
 impl Transform for ParseTimestamp {
     fn kind(&self) -> &'static str {
         "parse_timestamp"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        self.columns
+            .iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
