@@ -13,7 +13,9 @@ use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
 use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
 use crate::delta::{DeltaError, DeltaTable};
 use crate::lineage::layout::Layout;
-use crate::lineage::{self, LineageGraph, NodeRun};
+use crate::lineage::{
+    self, ColumnLineage, DetailsError, LineageError, LineageGraph, NodeDetails, NodeRun,
+};
 use crate::models::{
     Command, ModelError, ModelRunner, NodeStatus, Project, ResourceType, RunOptions, RunResults,
 };
@@ -279,6 +281,12 @@ pub enum LakehouseError {
     /// The checkpoint store failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A lineage node's details could not be read.
+    #[error(transparent)]
+    Details(#[from] DetailsError),
+    /// A column's lineage could not be traced.
+    #[error(transparent)]
+    Lineage(#[from] LineageError),
     /// A project file in the store is not UTF-8 text.
     #[error("{path}: not a text file")]
     ProjectFile {
@@ -506,6 +514,29 @@ impl Lakehouse {
         let cards = self.board().await?;
         let runs = lineage::read_runs(self.storage.as_ref()).await?;
         Ok(LineageGraph::new(&project, &self.pipelines, &landed)?.with_state(&cards, &runs))
+    }
+
+    /// A lineage node's details: its config, SQL, typed columns, checkpoint and steps.
+    pub async fn node_details(&self, id: &str) -> Result<NodeDetails, LakehouseError> {
+        let project = self.project().await?;
+        Ok(lineage::node_details(
+            self.storage.clone(),
+            self.checkpoint.as_ref(),
+            &project,
+            &self.pipelines,
+            id,
+        )
+        .await?)
+    }
+
+    /// The upstream columns of `node`'s `column`, back to landing.
+    pub async fn column_lineage(
+        &self,
+        node: &str,
+        column: &str,
+    ) -> Result<ColumnLineage, LakehouseError> {
+        let runner = ModelRunner::new(self.storage.clone(), self.project().await?);
+        Ok(lineage::column_lineage(&runner, &self.pipelines, node, column).await?)
     }
 
     /// What the lineage view shows: the graph, the nodes `select` picks (every node if

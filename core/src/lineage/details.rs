@@ -397,13 +397,19 @@ impl Reader<'_> {
     }
 
     /// The Delta table at `path`, if it exists: its columns and current version.
-    async fn table(&self, path: &str) -> Result<Option<(Vec<(String, String)>, i64)>, DetailsError> {
+    async fn table(
+        &self,
+        path: &str,
+    ) -> Result<Option<(Vec<(String, String)>, i64)>, DetailsError> {
         let table = DeltaTable::new(self.storage.clone(), path);
         if !table.exists().await.map_err(|err| self.delta(err))? {
             return Ok(None);
         }
         let snapshot = table.snapshot().await.map_err(|err| self.delta(err))?;
-        Ok(Some((schema_columns(snapshot.schema()), snapshot.version())))
+        Ok(Some((
+            schema_columns(snapshot.schema()),
+            snapshot.version(),
+        )))
     }
 
     /// Fills in the table, version and columns of the Delta table at `path`.
@@ -440,7 +446,10 @@ impl Reader<'_> {
     }
 
     /// The files under `landing/<entity>/`, in path order.
-    async fn landing_files(&self, entity: &str) -> Result<Vec<crate::storage::ObjectMeta>, DetailsError> {
+    async fn landing_files(
+        &self,
+        entity: &str,
+    ) -> Result<Vec<crate::storage::ObjectMeta>, DetailsError> {
         let mut files = self
             .storage
             .list(&format!("{LANDING}{entity}/"))
@@ -479,23 +488,32 @@ async fn resolve<'p>(
         }
         "bronze" => {
             let known = pipeline(name).is_some()
-                || reader.table(&warehouse::bronze_table(name)).await?.is_some()
+                || reader
+                    .table(&warehouse::bronze_table(name))
+                    .await?
+                    .is_some()
                 || reader.has_state(&format!("bronze/{name}/")).await?;
             known.then(|| Target::Bronze(name.to_owned()))
         }
         "silver" => {
-            let quarantine = name.strip_suffix("_quarantine").filter(|entity| {
-                !entity.is_empty() && pipeline(name).is_none()
-            });
+            let quarantine = name
+                .strip_suffix("_quarantine")
+                .filter(|entity| !entity.is_empty() && pipeline(name).is_none());
             match quarantine {
                 Some(entity) => {
                     let known = pipeline(entity).is_some()
-                        || reader.table(&warehouse::quarantine_table(entity)).await?.is_some();
+                        || reader
+                            .table(&warehouse::quarantine_table(entity))
+                            .await?
+                            .is_some();
                     known.then(|| Target::Quarantine(entity.to_owned(), pipeline(entity)))
                 }
                 None => {
                     let known = pipeline(name).is_some()
-                        || reader.table(&warehouse::silver_table(name)).await?.is_some();
+                        || reader
+                            .table(&warehouse::silver_table(name))
+                            .await?
+                            .is_some();
                     known.then(|| Target::Silver(name.to_owned(), pipeline(name)))
                 }
             }
@@ -537,7 +555,10 @@ impl Reader<'_> {
                 (listed.len() - waiting.len().min(listed.len())).to_string(),
             ),
         ];
-        details.files = listed.into_iter().map(|meta| (meta.path, meta.size)).collect();
+        details.files = listed
+            .into_iter()
+            .map(|meta| (meta.path, meta.size))
+            .collect();
         Ok(details)
     }
 
