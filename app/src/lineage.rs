@@ -25,6 +25,8 @@ pub struct LineageState {
     pub details: RwSignal<Option<NodeDetails>>,
     /// The lineage of the selected column.
     pub column: RwSignal<Option<ColumnLineage>>,
+    /// The graph's pan and zoom; `None` fits the whole graph in its box.
+    camera: RwSignal<Option<Camera>>,
 }
 
 impl LineageState {
@@ -34,7 +36,21 @@ impl LineageState {
             view: RwSignal::new(None),
             details: RwSignal::new(None),
             column: RwSignal::new(None),
+            camera: RwSignal::new(None),
         }
+    }
+
+    /// Shows the graph the worker sent; another set of nodes is fitted to the box.
+    pub fn show(self, view: LineageView) {
+        let same = self.view.with_untracked(|shown| {
+            shown
+                .as_ref()
+                .is_some_and(|shown| shown.shown == view.shown)
+        });
+        if !same {
+            self.camera.set(None);
+        }
+        self.view.set(Some(view));
     }
 
     /// Records a step of a running run on its node.
@@ -131,7 +147,8 @@ fn tests_text(node: &LineageNode) -> String {
     let failed = count(&[NodeStatus::Fail, NodeStatus::Error]);
     let warned = count(&[NodeStatus::Warn]);
     let passed = count(&[NodeStatus::Pass]);
-    let mut text = format!("{} tests", node.tests.len());
+    let plural = if node.tests.len() == 1 { "" } else { "s" };
+    let mut text = format!("{} test{plural}", node.tests.len());
     if passed + warned + failed > 0 {
         text.push_str(&format!(": ✓{passed}"));
         if warned > 0 {
@@ -333,37 +350,42 @@ impl Camera {
 /// The layered graph, drawn as SVG, with pan (drag), zoom (wheel, buttons) and fit.
 #[component]
 fn Graph(state: LineageState, selected: Memo<Option<String>>) -> impl IntoView {
-    let camera = RwSignal::new(Camera::HOME);
     let frame = NodeRef::<Div>::new();
     let drag = StoredValue::new(None::<(f64, f64, Camera)>);
+    // The box is measured once it is laid out; until then a laptop's guess.
+    let measured = RwSignal::new(None::<(f64, f64)>);
+    request_animation_frame(move || {
+        if let Some(frame) = frame.get_untracked() {
+            measured.set(Some((frame.client_width() as f64, frame.client_height() as f64)));
+        }
+    });
     let size = move || {
         frame
             .get_untracked()
             .map(|frame| (frame.client_width() as f64, frame.client_height() as f64))
+            .filter(|(width, height)| *width > 0.0 && *height > 0.0)
+            .or(measured.get())
             .unwrap_or((1200.0, 640.0))
     };
-    let fit = move || {
-        if let Some((width, height)) = state
-            .view
-            .with_untracked(|view| view.as_ref().map(|v| (v.layout.width, v.layout.height)))
-        {
-            let (view_width, view_height) = size();
-            camera.set(Camera::fit(width, height, view_width, view_height));
-        }
+    // The user's pan and zoom, or, until they move it, the whole graph fitted.
+    let camera = move || {
+        state.camera.get().unwrap_or_else(|| {
+            state
+                .view
+                .with(|view| view.as_ref().map(|v| (v.layout.width, v.layout.height)))
+                .map_or(Camera::HOME, |(width, height)| {
+                    let (view_width, view_height) = size();
+                    Camera::fit(width, height, view_width, view_height)
+                })
+        })
     };
-    // A new set of nodes is fitted to the box.
-    let shown = Memo::new(move |_| {
-        state
-            .view
-            .with(|view| view.as_ref().map(|v| v.shown.clone()))
-    });
-    Effect::new(move |_| {
-        shown.track();
-        fit();
-    });
+    let camera_now = move || untrack(camera);
+    let fit = move || state.camera.set(None);
     let zoom = move |factor: f64| {
         let (width, height) = size();
-        camera.update(|camera| *camera = camera.zoom(factor, width / 2.0, height / 2.0));
+        state
+            .camera
+            .set(Some(camera_now().zoom(factor, width / 2.0, height / 2.0)));
     };
     // A run's progress changes nodes, not the layout: nodes are drawn again only when
     // the layout changes, and each follows its own state.
@@ -421,16 +443,16 @@ fn Graph(state: LineageState, selected: Memo<Option<String>>) -> impl IntoView {
                         .and_then(|element| element.closest(".lineage-node").ok().flatten())
                         .is_some();
                     if !on_node {
-                        drag.set_value(Some((event.client_x() as f64, event.client_y() as f64, camera.get_untracked())));
+                        drag.set_value(Some((event.client_x() as f64, event.client_y() as f64, camera_now())));
                     }
                 }
                 on:pointermove=move |event: web_sys::PointerEvent| {
                     if let Some((x, y, start)) = drag.get_value() {
-                        camera.set(Camera {
+                        state.camera.set(Some(Camera {
                             x: start.x + event.client_x() as f64 - x,
                             y: start.y + event.client_y() as f64 - y,
                             ..start
-                        });
+                        }));
                     }
                 }
                 on:pointerup=move |_| drag.set_value(None)
@@ -439,7 +461,7 @@ fn Graph(state: LineageState, selected: Memo<Option<String>>) -> impl IntoView {
                     event.prevent_default();
                     let factor = if event.delta_y() < 0.0 { 1.1 } else { 1.0 / 1.1 };
                     let (px, py) = (event.offset_x() as f64, event.offset_y() as f64);
-                    camera.update(|camera| *camera = camera.zoom(factor, px, py));
+                    state.camera.set(Some(camera_now().zoom(factor, px, py)));
                 }
             >
                 <svg class="graph" data-testid="lineage-graph" aria-label="Lineage graph" role="group">
@@ -448,7 +470,7 @@ fn Graph(state: LineageState, selected: Memo<Option<String>>) -> impl IntoView {
                             <path d="M 0 0 L 10 5 L 0 10 z"></path>
                         </marker>
                     </defs>
-                    <g transform=move || camera.get().transform()>
+                    <g transform=move || camera().transform()>
                         {move || {
                             edges.with(|edges| {
                                     edges

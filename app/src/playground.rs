@@ -185,7 +185,7 @@ impl Ui {
                 self.cards.set(new);
             }
             Reply::Environment { status } => self.environment.set(Some(status)),
-            Reply::Lineage { view } => self.lineage.view.set(Some(*view)),
+            Reply::Lineage { view } => self.lineage.show(*view),
             Reply::NodeDetails { details } => self.lineage.details.set(Some(*details)),
             Reply::ColumnLineage { lineage } => self.lineage.column.set(Some(lineage)),
             Reply::Table { view } => self.explorer.show(view),
