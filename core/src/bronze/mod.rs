@@ -47,8 +47,8 @@ use crate::storage::{now_ms, ObjectMeta, Storage, StorageError};
 use crate::warehouse::{self, LANDING};
 
 use decode::{decode, Decoded};
-pub(crate) use state::StreamState;
 use state::PlannedFile;
+pub(crate) use state::StreamState;
 
 /// When a run stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -244,9 +244,7 @@ impl ModelRunner {
         };
         // dbt's catalog describes the relations a run built or changed.
         let catalog = match command {
-            Command::Build | Command::Run | Command::Snapshot => {
-                Some(self.catalog(&session).await)
-            }
+            Command::Build | Command::Run | Command::Snapshot => Some(self.catalog(&session).await),
             Command::Test | Command::Compile => None,
         };
         artifacts::write(

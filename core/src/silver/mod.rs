@@ -232,12 +232,14 @@ pub(crate) async fn read_progress(
     let key = progress_key(entity);
     match checkpoint.get(&key).await? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
-            SilverError::CorruptCheckpoint {
-                key,
-                detail: err.to_string(),
-            }
-        }),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|err| SilverError::CorruptCheckpoint {
+                    key,
+                    detail: err.to_string(),
+                })
+        }
     }
 }
 
@@ -250,12 +252,14 @@ pub(crate) async fn last_run(
     let runs = checkpoint.scan(&format!("silver/{entity}/runs/")).await?;
     match runs.last() {
         None => Ok(None),
-        Some((key, value)) => serde_json::from_slice(value).map(Some).map_err(|err| {
-            SilverError::CorruptCheckpoint {
-                key: key.clone(),
-                detail: err.to_string(),
-            }
-        }),
+        Some((key, value)) => {
+            serde_json::from_slice(value)
+                .map(Some)
+                .map_err(|err| SilverError::CorruptCheckpoint {
+                    key: key.clone(),
+                    detail: err.to_string(),
+                })
+        }
     }
 }
 
