@@ -869,3 +869,299 @@ pub async fn node_details(
         Target::Node(node) => reader.dbt_node(node).await,
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::checkpoint::MemoryCheckpointStore;
+    use crate::lakehouse::{Flow, Lakehouse, Stage};
+    use crate::models::fixtures::{files_with, write_sources, ORDERS_V1};
+    use crate::models::{bundled_project, Command, RunOptions};
+    use crate::silver::bundled_pipelines;
+    use crate::storage::MemoryStorage;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn text(tokens: &Option<Vec<SqlToken>>) -> String {
+        tokens
+            .iter()
+            .flatten()
+            .map(|token| token.text.as_str())
+            .collect()
+    }
+
+    fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        pairs
+            .iter()
+            .find(|(label, _)| label == key)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn column<'a>(details: &'a NodeDetails, name: &str) -> &'a ColumnDetail {
+        details
+            .columns
+            .iter()
+            .find(|column| column.name == name)
+            .unwrap_or_else(|| panic!("{} has column {name}", details.id))
+    }
+
+    #[test]
+    fn a_built_fixture_shows_config_sql_columns_and_tests() {
+        runtime().block_on(async {
+            let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+            let checkpoint = MemoryCheckpointStore::new();
+            write_sources(&storage, &ORDERS_V1).await;
+            let project = Project::parse(&files_with(&[]), &BTreeMap::new()).expect("parses");
+            let runner = ModelRunner::new(storage.clone(), project.clone());
+            let built = runner
+                .run(Command::Build, &RunOptions::default())
+                .await
+                .expect("build");
+            assert!(built.results.iter().any(|r| r.name == "orders_merge"));
+            let details = |id: &'static str| {
+                let storage = storage.clone();
+                let checkpoint = &checkpoint;
+                let project = &project;
+                async move { node_details(storage, checkpoint, project, &[], id).await }
+            };
+
+            // An incremental model: its config, raw Jinja, compiled SQL, typed columns.
+            let merge = details("gold.orders_merge").await.expect("details");
+            assert_eq!(merge.kind, NodeKind::Incremental);
+            assert_eq!(merge.materialization.as_deref(), Some("incremental"));
+            assert_eq!(
+                merge.file.as_deref(),
+                Some("models/marts/incremental/orders_merge.sql")
+            );
+            assert_eq!(value(&merge.config, "unique_key"), Some("order_id"));
+            assert_eq!(value(&merge.config, "incremental_strategy"), Some("merge"));
+            assert_eq!(value(&merge.config, "merge_update_columns"), Some("status"));
+            assert_eq!(
+                value(&merge.config, "on_schema_change"),
+                Some("ignore (default)")
+            );
+            assert_eq!(value(&merge.config, "tags"), Some("marts, incremental"));
+            let raw = merge.raw_sql.as_ref().expect("raw sql");
+            assert!(raw
+                .iter()
+                .any(|t| t.kind == super::super::TokenKind::Jinja && t.text.contains("ref(")));
+            let compiled = text(&merge.compiled_sql);
+            assert!(compiled.contains("gold.stg_orders"), "{compiled}");
+            assert!(!compiled.contains("{{"), "{compiled}");
+            assert_eq!(merge.compile_error, None);
+            let names: Vec<&str> = merge.columns.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, ["order_id", "status", "amount"]);
+            assert_eq!(
+                column(&merge, "order_id").data_type.as_deref(),
+                Some("Int64")
+            );
+            assert_eq!(merge.table.as_deref(), Some("gold/orders_merge"));
+            assert!(merge.version.is_some());
+            assert!(merge.checkpoint.is_empty() && merge.pipeline.is_empty());
+
+            // A table with docs and tests on its columns.
+            let totals = details("gold.customer_totals").await.expect("details");
+            assert_eq!(totals.kind, NodeKind::Table);
+            assert_eq!(totals.description, "Orders and spend per customer.");
+            let customer = column(&totals, "customer_id");
+            assert_eq!(customer.description, "The customer.");
+            assert_eq!(customer.tests.len(), 3, "{:?}", customer.tests);
+            assert!(customer
+                .tests
+                .iter()
+                .all(|id| id.starts_with("test.fixture.")));
+            assert!(customer.tests.iter().any(|id| id.contains("unique")));
+            assert!(customer.data_type.is_some());
+            // The ephemeral it reads is inlined as a CTE.
+            let compiled = text(&totals.compiled_sql);
+            assert!(
+                compiled.contains("__dbt__cte__int_customer_orders as ("),
+                "{compiled}"
+            );
+
+            // A view and an ephemeral: no table, types from the plan.
+            let view = details("gold.stg_orders").await.expect("details");
+            assert_eq!((view.kind, view.table.as_ref()), (NodeKind::View, None));
+            assert!(text(&view.compiled_sql).contains("silver.orders"));
+            assert_eq!(
+                column(&view, "amount").data_type.as_deref(),
+                Some("Float64")
+            );
+            let status = column(&view, "status");
+            assert_eq!(status.tests.len(), 1);
+            let ephemeral = details("gold.int_customer_orders").await.expect("details");
+            assert_eq!(ephemeral.kind, NodeKind::Ephemeral);
+            assert_eq!(ephemeral.table, None);
+            assert_eq!(
+                column(&ephemeral, "name").data_type.as_deref(),
+                Some("Utf8")
+            );
+
+            // A source: the Silver table's schema with the YAML's docs and tests.
+            let source = details("source:raw.orders").await.expect("details");
+            assert_eq!(source.kind, NodeKind::Source);
+            assert_eq!(source.description, "One row per order.");
+            assert_eq!(source.file.as_deref(), Some("models/sources.yml"));
+            assert_eq!(source.table.as_deref(), Some("silver/orders"));
+            assert_eq!(column(&source, "order_id").tests.len(), 2);
+            assert_eq!(source.columns.len(), 5);
+
+            // A Silver table without a pipeline is still a node.
+            let orders = details("silver.orders").await.expect("details");
+            assert_eq!(orders.kind, NodeKind::Silver);
+            assert_eq!(column(&orders, "order_id").tests.len(), 2);
+
+            for id in [
+                "gold.nothing",
+                "silver.nothing",
+                "landing.nothing",
+                "nonsense",
+            ] {
+                let err = details(id).await.expect_err(id);
+                assert!(matches!(err, DetailsError::UnknownNode(_)), "{id}");
+                assert!(err.to_string().contains(id));
+            }
+        });
+    }
+
+    #[test]
+    fn the_bundled_sample_shows_streams_pipelines_and_marts() {
+        runtime().block_on(async {
+            let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+            let checkpoint: Arc<dyn CheckpointStore> = Arc::new(MemoryCheckpointStore::new());
+            let lakehouse = Lakehouse::new(
+                storage.clone(),
+                checkpoint.clone(),
+                bundled_pipelines(),
+                bundled_project(),
+            );
+            crate::sample::land_batch(storage.as_ref(), 1)
+                .await
+                .expect("land");
+            // Before any run: landing files wait, Bronze has no batch.
+            let project = Project::parse(&bundled_project(), &BTreeMap::new()).expect("parses");
+            let pipelines = bundled_pipelines();
+            let details = |id: &'static str| {
+                let storage = storage.clone();
+                let checkpoint = checkpoint.clone();
+                let project = &project;
+                let pipelines = &pipelines;
+                async move {
+                    node_details(storage, checkpoint.as_ref(), project, pipelines, id)
+                        .await
+                        .unwrap_or_else(|err| panic!("{id}: {err}"))
+                }
+            };
+            let landing = details("landing.trips").await;
+            assert!(!landing.files.is_empty());
+            assert!(landing
+                .files
+                .iter()
+                .all(|(path, size)| path.starts_with("landing/trips/") && *size > 0));
+            let files = landing.files.len().to_string();
+            assert_eq!(value(&landing.checkpoint, "Waiting"), Some(files.as_str()));
+            let bronze = details("bronze.trips").await;
+            assert_eq!(value(&bronze.checkpoint, "Batches committed"), Some("0"));
+            assert_eq!(bronze.table, None);
+
+            lakehouse
+                .run(&Stage::ALL, &mut |_| Flow::Continue)
+                .await
+                .expect("run all");
+
+            let landing = details("landing.trips").await;
+            assert_eq!(value(&landing.checkpoint, "Waiting"), Some("0"));
+            let bronze = details("bronze.trips").await;
+            assert_eq!(bronze.kind, NodeKind::Bronze);
+            assert_eq!(value(&bronze.checkpoint, "Batches committed"), Some("1"));
+            let last = value(&bronze.checkpoint, "Last commit").expect("last commit");
+            assert!(last.starts_with("batch 0 wrote version"), "{last}");
+            assert_eq!(
+                value(&bronze.checkpoint, "Files ingested"),
+                Some(files.as_str())
+            );
+            assert_eq!(value(&bronze.checkpoint, "Files waiting"), Some("0"));
+            assert!(value(&bronze.checkpoint, "Unfinished batch").is_none());
+            assert_eq!(bronze.table.as_deref(), Some("bronze/trips"));
+            assert!(column(&bronze, "_source_file")
+                .description
+                .contains("landing file"));
+
+            let silver = details("silver.trips").await;
+            assert_eq!(silver.kind, NodeKind::Silver);
+            assert_eq!(silver.file.as_deref(), Some("models/silver/trips.yml"));
+            assert_eq!(value(&silver.config, "key"), Some("trip_id"));
+            assert_eq!(value(&silver.config, "sequence_by"), Some("updated_at"));
+            let steps: Vec<(&str, &str)> = silver
+                .pipeline
+                .iter()
+                .map(|step| (step.name.as_str(), step.transform.as_str()))
+                .collect();
+            assert_eq!(steps[0], ("reject_corrupt", "validate"));
+            assert!(steps.contains(&("zones", "enrich")));
+            assert!(silver.pipeline.iter().all(|step| step.enabled));
+            assert!(silver.pipeline[0].description.is_some());
+            let read = value(&silver.checkpoint, "Bronze read").expect("progress");
+            assert!(read.starts_with("up to version"), "{read}");
+            assert!(value(&silver.checkpoint, "Bronze version now")
+                .is_some_and(|now| now.ends_with("(up to date)")));
+            assert_eq!(value(&silver.checkpoint, "Rows read"), Some("1999"));
+            let trip_id = column(&silver, "trip_id");
+            assert_eq!(trip_id.data_type.as_deref(), Some("Int64"));
+            assert_eq!(trip_id.description, "The trip's id.");
+
+            let quarantine = details("silver.trips_quarantine").await;
+            assert_eq!(quarantine.kind, NodeKind::Quarantine);
+            assert_eq!(quarantine.pipeline, silver.pipeline);
+            assert_eq!(quarantine.table.as_deref(), Some("silver/trips_quarantine"));
+
+            let source = details("source:silver.trips").await;
+            assert_eq!(source.table.as_deref(), Some("silver/trips"));
+            assert!(column(&source, "trip_id").tests.len() >= 2);
+
+            let fact = details("gold.fact_trips").await;
+            assert_eq!(fact.kind, NodeKind::Incremental);
+            assert_eq!(fact.file.as_deref(), Some("models/marts/fact_trips.sql"));
+            assert_eq!(value(&fact.config, "unique_key"), Some("trip_id"));
+            assert_eq!(value(&fact.config, "incremental_strategy"), Some("merge"));
+            let compiled = text(&fact.compiled_sql);
+            assert!(compiled.contains("gold."), "{compiled}");
+            assert!(!compiled.contains("ref("), "{compiled}");
+            assert_eq!(
+                text(&fact.raw_sql),
+                project.model("fact_trips").unwrap().raw_code
+            );
+            // The table's columns, typed, come first; documented ones it lacks after.
+            let typed = fact
+                .columns
+                .iter()
+                .filter(|c| c.data_type.is_some())
+                .count();
+            assert!(typed > 0);
+            assert!(fact.columns[..typed].iter().all(|c| c.data_type.is_some()));
+            assert_eq!(fact.columns[0].name, "trip_id");
+            assert_eq!(fact.table.as_deref(), Some("gold/fact_trips"));
+
+            let snapshot = details("gold.customers_snapshot").await;
+            assert_eq!(snapshot.kind, NodeKind::Snapshot);
+            assert_eq!(snapshot.materialization.as_deref(), Some("snapshot"));
+            assert_eq!(value(&snapshot.config, "strategy"), Some("timestamp"));
+            assert_eq!(value(&snapshot.config, "updated_at"), Some("updated_at"));
+            assert_eq!(snapshot.table.as_deref(), Some("gold/customers_snapshot"));
+            assert!(column(&snapshot, "dbt_valid_from").data_type.is_some());
+
+            // Details travel as JSON.
+            let json = serde_json::to_string(&fact).expect("serializes");
+            let back: NodeDetails = serde_json::from_str(&json).expect("deserializes");
+            assert_eq!(back, fact);
+        });
+    }
+}

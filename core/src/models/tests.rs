@@ -1263,3 +1263,101 @@ fn the_sample_batches_reach_the_documented_gold_on_the_filesystem() {
     );
     runtime().block_on(super::scenario::sample_batches(storage, checkpoint));
 }
+
+#[test]
+fn build_writes_a_catalog_dbt_docs_can_read() {
+    runtime().block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        write_sources(&storage, &ORDERS_V1).await;
+        let runner = runner(&storage, serde_json::json!({}));
+        runner
+            .run(Command::Build, &RunOptions::default())
+            .await
+            .expect("build");
+        let catalog: serde_json::Value =
+            serde_json::from_slice(&storage.get("target/catalog.json").await.expect("catalog"))
+                .expect("catalog.json parses");
+        assert_eq!(
+            catalog["metadata"]["dbt_schema_version"],
+            "https://schemas.getdbt.com/dbt/catalog/v1.json"
+        );
+        assert!(catalog["metadata"]["invocation_id"].is_string());
+        assert!(catalog["errors"].is_null());
+        let nodes = catalog["nodes"].as_object().expect("nodes");
+        // Every relation that exists, and nothing that does not: no ephemeral, no test.
+        assert!(nodes.contains_key("model.fixture.customer_totals"));
+        assert!(nodes.contains_key("model.fixture.stg_orders"));
+        assert!(!nodes.contains_key("model.fixture.int_customer_orders"));
+        assert!(nodes.keys().all(|id| id.starts_with("model.")));
+        for (id, node) in nodes.iter().chain(catalog["sources"].as_object().unwrap()) {
+            assert_eq!(node["unique_id"], *id);
+            let metadata = &node["metadata"];
+            assert!(
+                metadata["schema"].is_string() && metadata["name"].is_string(),
+                "{id}"
+            );
+            let columns = node["columns"].as_object().expect("columns");
+            assert!(!columns.is_empty(), "{id}");
+            let mut indexes: Vec<u64> = columns
+                .values()
+                .map(|column| {
+                    assert!(
+                        column["type"].as_str().is_some_and(|t| !t.is_empty()),
+                        "{id}"
+                    );
+                    column["index"].as_u64().expect("index")
+                })
+                .collect();
+            indexes.sort();
+            assert_eq!(
+                indexes,
+                (1..=columns.len() as u64).collect::<Vec<_>>(),
+                "{id}"
+            );
+            assert!(node["stats"]["has_stats"]["value"].is_boolean(), "{id}");
+            let name = metadata["name"].as_str().unwrap();
+            let schema = metadata["schema"].as_str().unwrap();
+            let table = crate::delta::DeltaTable::new(storage.clone(), format!("{schema}/{name}"));
+            if metadata["type"] == "BASE TABLE" {
+                let snapshot = table.snapshot().await.expect("a table");
+                assert_eq!(
+                    node["stats"]["row_count"]["value"].as_i64(),
+                    snapshot.num_records(),
+                    "{id}"
+                );
+                // Columns in the table's order, 1-based, typed as the table is.
+                for (position, field) in snapshot.schema().fields().iter().enumerate() {
+                    let column = &columns[field.name()];
+                    assert_eq!(column["index"], position + 1, "{id}");
+                    assert_eq!(column["type"], field.data_type().to_string(), "{id}");
+                }
+                assert_eq!(node["stats"]["row_count"]["include"], true, "{id}");
+            } else {
+                assert_eq!(metadata["type"], "VIEW", "{id}");
+                assert!(node["stats"].get("row_count").is_none(), "{id}");
+            }
+        }
+        let totals = &nodes["model.fixture.customer_totals"];
+        assert_eq!(totals["metadata"]["type"], "BASE TABLE");
+        assert_eq!(totals["metadata"]["schema"], "gold");
+        assert_eq!(
+            totals["metadata"]["comment"],
+            "Orders and spend per customer."
+        );
+        let view = &nodes["model.fixture.stg_orders"];
+        assert_eq!(view["metadata"]["type"], "VIEW");
+        assert_eq!(view["columns"]["order_id"]["type"], "Int64");
+        assert_eq!(view["columns"]["amount"]["index"], 4);
+        let orders = &catalog["sources"]["source.fixture.raw.orders"];
+        assert_eq!(orders["metadata"]["type"], "BASE TABLE");
+        assert_eq!(orders["metadata"]["schema"], "silver");
+        assert_eq!(orders["stats"]["row_count"]["value"], 4);
+        // `test` does not rewrite it; `compile` neither.
+        storage.delete("target/catalog.json").await.expect("delete");
+        runner
+            .run(Command::Test, &RunOptions::default())
+            .await
+            .expect("test");
+        assert!(storage.get("target/catalog.json").await.is_err());
+    });
+}
