@@ -356,7 +356,10 @@ fn Graph(state: LineageState, selected: Memo<Option<String>>) -> impl IntoView {
     let measured = RwSignal::new(None::<(f64, f64)>);
     request_animation_frame(move || {
         if let Some(frame) = frame.get_untracked() {
-            measured.set(Some((frame.client_width() as f64, frame.client_height() as f64)));
+            measured.set(Some((
+                frame.client_width() as f64,
+                frame.client_height() as f64,
+            )));
         }
     });
     let size = move || {
