@@ -40,6 +40,14 @@ impl LineageState {
         }
     }
 
+    /// The node with this id, as the graph changes.
+    fn node(self, id: String) -> Memo<Option<LineageNode>> {
+        Memo::new(move |_| {
+            self.view
+                .with(|view| view.as_ref().and_then(|view| view.graph.node(&id).cloned()))
+        })
+    }
+
     /// Shows the graph the worker sent; another set of nodes is fitted to the box.
     pub fn show(self, view: LineageView) {
         let same = self.view.with_untracked(|shown| {
@@ -517,14 +525,7 @@ fn GraphNode(
     y: f64,
     relation: impl Fn(&str) -> &'static str + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let node = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            state
-                .view
-                .with(|view| view.as_ref().and_then(|view| view.graph.node(&id).cloned()))
-        })
-    };
+    let node = state.node(id.clone());
     let press = {
         let id = id.clone();
         move || select_node(&id)
@@ -678,14 +679,7 @@ fn sql_view(tokens: Vec<SqlToken>) -> impl IntoView {
 /// parents and children, and for pipeline tables their checkpoint and steps.
 #[component]
 fn Details(state: LineageState, id: String, route: RwSignal<Route>) -> impl IntoView {
-    let node = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            state
-                .view
-                .with(|view| view.as_ref().and_then(|view| view.graph.node(&id).cloned()))
-        })
-    };
+    let node = state.node(id.clone());
     let children = {
         let id = id.clone();
         Memo::new(move |_| {

@@ -90,6 +90,7 @@ impl Ui {
         self.error.set(None);
         self.running.set(true);
         self.percent.set(0);
+        self.status.set("Running…".to_owned());
         self.connection.post(&Request::Run { stages });
     }
 

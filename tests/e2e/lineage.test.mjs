@@ -61,6 +61,8 @@ const node = (page, id) => page.getByTestId('lineage-graph').getByRole('button',
 async function runAll(page) {
   await page.getByRole('link', { name: 'Pipeline' }).click();
   await page.getByRole('button', { name: 'Run all' }).click();
+  // The status leaves the last run's "Run finished." as the run starts.
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ state: 'detached', timeout: 10_000 });
   await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
 }
 

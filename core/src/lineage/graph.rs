@@ -1,7 +1,7 @@
 //! The lineage graph: every node from landing to marts, its parents, its tests and its
 //! last run.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -388,18 +388,7 @@ impl LineageGraph {
             .iter()
             .map(|node| (node.id.clone(), to_key(node)))
             .collect();
-        let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut children: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for node in &self.nodes {
-            for parent in &node.parents {
-                let (child, parent) = (keys[&node.id].clone(), keys[parent].clone());
-                parents
-                    .entry(child.clone())
-                    .or_default()
-                    .insert(parent.clone());
-                children.entry(parent).or_default().insert(child);
-            }
-        }
+        let [parents, children] = self.edges_by(|id| keys[id].clone());
         let chosen = crate::models::select_over(project, selector, &parents, &children)?;
         Ok(self
             .nodes
@@ -411,21 +400,17 @@ impl LineageGraph {
 
     /// Parents and children of every node, by id.
     fn edges(&self) -> [BTreeMap<String, BTreeSet<String>>; 2] {
-        let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut children: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for node in &self.nodes {
-            for parent in &node.parents {
-                parents
-                    .entry(node.id.clone())
-                    .or_default()
-                    .insert(parent.clone());
-                children
-                    .entry(parent.clone())
-                    .or_default()
-                    .insert(node.id.clone());
-            }
-        }
-        [parents, children]
+        self.edges_by(|id| id.to_owned())
+    }
+
+    /// Parents and children of every node, each named by `key` of its id.
+    fn edges_by(&self, key: impl Fn(&str) -> String) -> [BTreeMap<String, BTreeSet<String>>; 2] {
+        crate::models::adjacency(self.nodes.iter().flat_map(|node| {
+            node.parents
+                .iter()
+                .map(|parent| (key(&node.id), key(parent)))
+                .collect::<Vec<_>>()
+        }))
     }
 }
 
@@ -453,17 +438,7 @@ fn reach(
     edges: &BTreeMap<String, BTreeSet<String>>,
     depth: Option<usize>,
 ) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    let mut queue = VecDeque::from([(start.to_owned(), 0)]);
-    while let Some((id, steps)) = queue.pop_front() {
-        if depth.is_some_and(|depth| steps >= depth) {
-            continue;
-        }
-        for next in edges.get(&id).into_iter().flatten() {
-            if seen.insert(next.clone()) {
-                queue.push_back((next.clone(), steps + 1));
-            }
-        }
-    }
-    seen
+    let mut reached = crate::models::reach(&BTreeSet::from([start.to_owned()]), edges, depth);
+    reached.remove(start);
+    reached
 }

@@ -198,8 +198,9 @@ fn matching(project: &Project, term: &Term) -> BTreeSet<String> {
         .collect()
 }
 
-/// The nodes reachable from `start` along `edges`, up to `depth` steps.
-fn reach(
+/// The nodes reachable from `start` along `edges` (`start` included), up to `depth`
+/// steps.
+pub(crate) fn reach(
     start: &BTreeSet<String>,
     edges: &BTreeMap<String, BTreeSet<String>>,
     depth: Option<usize>,
@@ -219,27 +220,30 @@ fn reach(
     seen
 }
 
-/// Parents and children of every node, among nodes.
-fn edges(project: &Project) -> [BTreeMap<String, BTreeSet<String>>; 2] {
+/// The parent and child maps of `(child, parent)` edges.
+pub(crate) fn adjacency(
+    edges: impl IntoIterator<Item = (String, String)>,
+) -> [BTreeMap<String, BTreeSet<String>>; 2] {
     let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut children: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for node in project.nodes.values() {
-        for parent in node
-            .depends_on
-            .iter()
-            .filter(|parent| project.nodes.contains_key(*parent))
-        {
-            parents
-                .entry(node.unique_id.clone())
-                .or_default()
-                .insert(parent.clone());
-            children
-                .entry(parent.clone())
-                .or_default()
-                .insert(node.unique_id.clone());
-        }
+    for (child, parent) in edges {
+        parents
+            .entry(child.clone())
+            .or_default()
+            .insert(parent.clone());
+        children.entry(parent).or_default().insert(child);
     }
     [parents, children]
+}
+
+/// Parents and children of every node, among nodes.
+fn edges(project: &Project) -> [BTreeMap<String, BTreeSet<String>>; 2] {
+    adjacency(project.nodes.values().flat_map(|node| {
+        node.depends_on
+            .iter()
+            .filter(|parent| project.nodes.contains_key(*parent))
+            .map(|parent| (node.unique_id.clone(), parent.clone()))
+    }))
 }
 
 /// The nodes one selector names: space-separated terms are a union, comma-joined

@@ -30,7 +30,7 @@ mod tests;
 
 pub use bundled::{bundled_project, BUNDLED};
 pub use config::{IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
-pub(crate) use graph::{select_over, topological_order};
+pub(crate) use graph::{adjacency, reach, select_over, topological_order};
 pub use jinja::GOLD_SCHEMA;
 pub use project::{
     read_project_files, ColumnDoc, GenericTest, Node, Project, ResourceType, SourceTable, TestKind,

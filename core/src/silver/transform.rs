@@ -78,6 +78,17 @@ pub enum ColumnEffect {
     },
 }
 
+impl ColumnEffect {
+    /// The effects of a step that rewrites each of `columns` in place.
+    pub fn rewrites<'a>(columns: impl IntoIterator<Item = &'a String>) -> Vec<ColumnEffect> {
+        columns
+            .into_iter()
+            .cloned()
+            .map(ColumnEffect::Rewrites)
+            .collect()
+    }
+}
+
 /// A table a step reads besides its input, and the columns it needs from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {

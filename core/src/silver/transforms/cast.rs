@@ -48,11 +48,7 @@ impl Transform for Cast {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns
-            .keys()
-            .cloned()
-            .map(ColumnEffect::Rewrites)
-            .collect()
+        ColumnEffect::rewrites(self.columns.keys())
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
@@ -166,11 +162,7 @@ impl Transform for ParseMoney {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns
-            .iter()
-            .cloned()
-            .map(ColumnEffect::Rewrites)
-            .collect()
+        ColumnEffect::rewrites(self.columns.iter())
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

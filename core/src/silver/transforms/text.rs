@@ -89,11 +89,7 @@ impl Transform for Trim {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns
-            .keys()
-            .cloned()
-            .map(ColumnEffect::Rewrites)
-            .collect()
+        ColumnEffect::rewrites(self.columns.keys())
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
@@ -171,11 +167,7 @@ impl Transform for StandardizePhone {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns
-            .iter()
-            .cloned()
-            .map(ColumnEffect::Rewrites)
-            .collect()
+        ColumnEffect::rewrites(self.columns.iter())
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {

@@ -132,11 +132,7 @@ impl Transform for ParseTimestamp {
     }
 
     fn column_effects(&self) -> Vec<ColumnEffect> {
-        self.columns
-            .iter()
-            .cloned()
-            .map(ColumnEffect::Rewrites)
-            .collect()
+        ColumnEffect::rewrites(self.columns.iter())
     }
 
     fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
