@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use medallion_core::lakehouse::{LineageView, RunProgress};
 use medallion_core::lineage::layout::{NODE_HEIGHT, NODE_WIDTH};
 use medallion_core::lineage::{
-    ColumnLineage, LineageNode, NodeDetails, NodeRun, SqlToken, UpstreamColumn,
+    ColumnLineage, LineageNode, NodeDetails, NodeRun, SqlToken, TestBadge, UpstreamColumn,
 };
 use medallion_core::models::NodeStatus;
 
@@ -675,8 +675,45 @@ fn sql_view(tokens: Vec<SqlToken>) -> impl IntoView {
         .collect_view()
 }
 
-/// The selected node's details: description, config, SQL, columns and tests,
-/// parents and children, and for pipeline tables their checkpoint and steps.
+/// A test's last status: `pass`, `fail`, … or `not run`.
+fn test_status(test: &TestBadge) -> &'static str {
+    test.run
+        .as_ref()
+        .map_or("not run", |run| status_name(run.status))
+}
+
+/// Buttons that select each of `ids`.
+fn node_links(ids: Vec<String>) -> impl IntoView {
+    ids.into_iter()
+        .map(|id| {
+            let target = id.clone();
+            view! {
+                <li>
+                    <button class="link" on:click=move |_| select_node(&target)>{id}</button>
+                </li>
+            }
+        })
+        .collect_view()
+}
+
+/// (label, value) rows.
+fn pairs_table(rows: &[(String, String)], testid: &'static str) -> impl IntoView {
+    view! {
+        <table class="plain" data-testid=testid>
+            <tbody>
+                {rows
+                    .iter()
+                    .map(|(key, value)| view! {
+                        <tr><th scope="row">{key.clone()}</th><td><code>{value.clone()}</code></td></tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The selected node's details: its run, description, config, SQL, columns and tests,
+/// checkpoint and steps, parents and children.
 #[component]
 fn Details(state: LineageState, id: String, route: RwSignal<Route>) -> impl IntoView {
     let node = state.node(id.clone());
@@ -698,45 +735,10 @@ fn Details(state: LineageState, id: String, route: RwSignal<Route>) -> impl Into
         let id = id.clone();
         move || state.details.get().filter(|details| details.id == id)
     };
-    let links = |ids: Vec<String>| {
-        ids.into_iter()
-            .map(|id| {
-                let target = id.clone();
-                view! {
-                    <li>
-                        <button class="link" on:click=move |_| select_node(&target)>{id}</button>
-                    </li>
-                }
-            })
-            .collect_view()
-    };
-    let column_lineage = move |column: String| {
-        let mut next = route.get_untracked();
-        if let Route::Lineage { column: chosen, .. } = &mut next {
-            *chosen = Some(column);
-        }
-        navigate(&next);
-    };
     view! {
         <aside class="details" aria-labelledby="details-heading" data-testid="node-details">
             <h3 id="details-heading">{id.clone()}</h3>
-            {move || node.get().map(|node| {
-                let explore = node.table.clone().zip(node.state.version).map(|(table, version)| {
-                    let href = Route::Explorer { table: Some(table.clone()), version: Some(version) }.to_hash();
-                    view! { <a href=href>{format!("Explore {table} at version {version}")}</a> }
-                });
-                view! {
-                    <p class="node-summary">
-                        {format!("{} · {}", node.kind.layer(), node.kind.label())}
-                        {(!rows_text(&node).is_empty()).then(|| format!(" · {}", rows_text(&node)))}
-                        {format!(" · last run: {}", run_text(node.state.run.as_ref()))}
-                    </p>
-                    {node.state.run.as_ref().filter(|run| !run.message.is_empty()).map(|run| {
-                        view! { <p class=format!("run-message status-{}", status_name(run.status))>{run.message.clone()}</p> }
-                    })}
-                    {explore}
-                }
-            })}
+            {move || node.get().map(|node| view! { <NodeSummary node /> })}
             {move || details().map(|details| {
                 let tests = node.get().map(|node| node.tests).unwrap_or_default();
                 view! {
@@ -744,116 +746,230 @@ fn Details(state: LineageState, id: String, route: RwSignal<Route>) -> impl Into
                     {details.file.clone().map(|file| view! { <p><code>{file}</code></p> })}
                     {(!details.config.is_empty()).then(|| view! {
                         <h4>"Config"</h4>
-                        <table class="plain" data-testid="node-config">
-                            <tbody>
-                                {details.config.iter().map(|(key, value)| view! {
-                                    <tr><th scope="row">{key.clone()}</th><td><code>{value.clone()}</code></td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        {pairs_table(&details.config, "node-config")}
                     })}
-                    {details.raw_sql.clone().map(|raw| view! {
-                        <div class="sql-pair">
-                            <figure>
-                                <figcaption>"SQL (Jinja)"</figcaption>
-                                <pre class="sql" data-testid="raw-sql"><code>{sql_view(raw)}</code></pre>
-                            </figure>
-                            <figure>
-                                <figcaption>"Compiled SQL"</figcaption>
-                                {match (details.compiled_sql.clone(), details.compile_error.clone()) {
-                                    (Some(compiled), _) => view! { <pre class="sql" data-testid="compiled-sql"><code>{sql_view(compiled)}</code></pre> }.into_any(),
-                                    (None, error) => view! { <p class="error">{error.unwrap_or_else(|| "not compiled".to_owned())}</p> }.into_any(),
-                                }}
-                            </figure>
-                        </div>
-                    })}
-                    {(!details.columns.is_empty()).then(|| {
-                        let rows = details.columns.iter().map(|column| {
-                            let name = column.name.clone();
-                            let column_tests = tests
-                                .iter()
-                                .filter(|test| test.column.as_deref() == Some(column.name.as_str()))
-                                .map(|test| {
-                                    let status = test.run.as_ref().map_or("not run", |run| status_name(run.status));
-                                    let failing = test.run.as_ref().map(|run| run.failing_rows.join("\n")).unwrap_or_default();
-                                    view! {
-                                        <li class=format!("test status-{status}") title=failing>
-                                            {format!("{} {status}", test.test)}
-                                            {test.run.as_ref().and_then(|run| run.failures).filter(|failures| *failures > 0).map(|failures| format!(" ({failures} failing)"))}
-                                        </li>
-                                    }
-                                })
-                                .collect_view();
-                            view! {
-                                <tr>
-                                    <th scope="row">
-                                        <button class="link" aria-label=format!("Lineage of {}", column.name) on:click=move |_| column_lineage(name.clone())>
-                                            {column.name.clone()}
-                                        </button>
-                                    </th>
-                                    <td><code>{column.data_type.clone().unwrap_or_default()}</code></td>
-                                    <td>{column.description.clone()}</td>
-                                    <td><ul class="tests">{column_tests}</ul></td>
-                                </tr>
-                            }
-                        }).collect_view();
-                        view! {
-                            <h4>"Columns"</h4>
-                            <table class="plain" data-testid="node-columns">
-                                <thead><tr><th scope="col">"Column"</th><th scope="col">"Type"</th><th scope="col">"Description"</th><th scope="col">"Tests"</th></tr></thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        }
-                    })}
-                    <ColumnTree state />
-                    {tests.iter().filter(|test| test.column.is_none()).map(|test| {
-                        let status = test.run.as_ref().map_or("not run", |run| status_name(run.status));
-                        view! { <p class=format!("test status-{status}")>{format!("{} {status}", test.name)}</p> }
-                    }).collect_view()}
-                    {tests.iter().filter_map(|test| {
-                        let run = test.run.as_ref()?;
-                        (!run.failing_rows.is_empty()).then(|| view! {
-                            <details class="failing">
-                                <summary>{format!("{}: {} failing rows", test.name, run.failures.unwrap_or(0))}</summary>
-                                <pre>{run.failing_rows.join("\n")}</pre>
-                            </details>
-                        })
-                    }).collect_view()}
+                    <SqlPair details=details.clone() />
+                    <Columns state route details=details.clone() tests=tests.clone() />
+                    <NodeTests tests />
                     {(!details.checkpoint.is_empty()).then(|| view! {
                         <h4>"Checkpoint"</h4>
-                        <table class="plain" data-testid="node-checkpoint">
-                            <tbody>
-                                {details.checkpoint.iter().map(|(key, value)| view! {
-                                    <tr><th scope="row">{key.clone()}</th><td>{value.clone()}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        {pairs_table(&details.checkpoint, "node-checkpoint")}
                     })}
-                    {(!details.pipeline.is_empty()).then(|| view! {
-                        <h4>"Silver pipeline"</h4>
-                        <ol class="steps" data-testid="node-pipeline">
-                            {details.pipeline.iter().map(|step| view! {
-                                <li class=if step.enabled { "step" } else { "step disabled" }>
-                                    <strong>{step.name.clone()}</strong>
-                                    {format!(" ({})", step.transform)}
-                                    {step.description.clone().map(|text| format!(": {text}"))}
-                                    {(!step.enabled).then_some(" (off)")}
-                                </li>
-                            }).collect_view()}
-                        </ol>
-                    })}
-                    {(!details.files.is_empty()).then(|| view! {
-                        <h4>"Files"</h4>
-                        <ul>{details.files.iter().map(|(path, size)| view! { <li>{format!("{path} ({size} bytes)")}</li> }).collect_view()}</ul>
-                    })}
+                    <PipelineSteps details />
                 }
             })}
             <h4>"Parents"</h4>
-            <ul class="relatives" data-testid="node-parents">{move || links(node.get().map(|node| node.parents).unwrap_or_default())}</ul>
+            <ul class="relatives" data-testid="node-parents">
+                {move || node_links(node.get().map(|node| node.parents).unwrap_or_default())}
+            </ul>
             <h4>"Children"</h4>
-            <ul class="relatives" data-testid="node-children">{move || links(children.get())}</ul>
+            <ul class="relatives" data-testid="node-children">{move || node_links(children.get())}</ul>
         </aside>
     }
+}
+
+/// A node's kind, rows and last run, its run's message, and a link to its table.
+#[component]
+fn NodeSummary(node: LineageNode) -> impl IntoView {
+    let explore = node
+        .table
+        .clone()
+        .zip(node.state.version)
+        .map(|(table, version)| {
+            let href = Route::Explorer {
+                table: Some(table.clone()),
+                version: Some(version),
+            }
+            .to_hash();
+            view! { <a href=href>{format!("Explore {table} at version {version}")}</a> }
+        });
+    let rows = rows_text(&node);
+    view! {
+        <p class="node-summary">
+            {format!("{} · {}", node.kind.layer(), node.kind.label())}
+            {(!rows.is_empty()).then(|| format!(" · {rows}"))}
+            {format!(" · last run: {}", run_text(node.state.run.as_ref()))}
+        </p>
+        {node.state.run.as_ref().filter(|run| !run.message.is_empty()).map(|run| {
+            view! { <p class=format!("run-message status-{}", status_name(run.status))>{run.message.clone()}</p> }
+        })}
+        {explore}
+    }
+}
+
+/// A model's Jinja and its compiled SQL, side by side.
+#[component]
+fn SqlPair(details: NodeDetails) -> impl IntoView {
+    details.raw_sql.map(|raw| {
+        let compiled = match (details.compiled_sql, details.compile_error) {
+            (Some(compiled), _) => view! {
+                <pre class="sql" data-testid="compiled-sql"><code>{sql_view(compiled)}</code></pre>
+            }
+            .into_any(),
+            (None, error) => view! {
+                <p class="error">{error.unwrap_or_else(|| "not compiled".to_owned())}</p>
+            }
+            .into_any(),
+        };
+        view! {
+            <div class="sql-pair">
+                <figure>
+                    <figcaption>"SQL (Jinja)"</figcaption>
+                    <pre class="sql" data-testid="raw-sql"><code>{sql_view(raw)}</code></pre>
+                </figure>
+                <figure>
+                    <figcaption>"Compiled SQL"</figcaption>
+                    {compiled}
+                </figure>
+            </div>
+        }
+    })
+}
+
+/// The columns with their types, descriptions and tests; a column's name traces its
+/// lineage.
+#[component]
+fn Columns(
+    state: LineageState,
+    route: RwSignal<Route>,
+    details: NodeDetails,
+    tests: Vec<TestBadge>,
+) -> impl IntoView {
+    let trace = move |column: String| {
+        let mut next = route.get_untracked();
+        if let Route::Lineage { column: chosen, .. } = &mut next {
+            *chosen = Some(column);
+        }
+        navigate(&next);
+    };
+    let rows = details
+        .columns
+        .iter()
+        .map(|column| {
+            let name = column.name.clone();
+            let column_tests = tests
+                .iter()
+                .filter(|test| test.column.as_deref() == Some(column.name.as_str()))
+                .map(|test| {
+                    let status = test_status(test);
+                    let run = test.run.as_ref();
+                    let failing = run
+                        .map(|run| run.failing_rows.join("\n"))
+                        .unwrap_or_default();
+                    let failures = run
+                        .and_then(|run| run.failures)
+                        .filter(|failures| *failures > 0)
+                        .map(|failures| format!(" ({failures} failing)"));
+                    view! {
+                        <li class=format!("test status-{status}") title=failing>
+                            {format!("{} {status}", test.test)}
+                            {failures}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <tr>
+                    <th scope="row">
+                        <button
+                            class="link"
+                            aria-label=format!("Lineage of {}", column.name)
+                            on:click=move |_| trace(name.clone())
+                        >
+                            {column.name.clone()}
+                        </button>
+                    </th>
+                    <td><code>{column.data_type.clone().unwrap_or_default()}</code></td>
+                    <td>{column.description.clone()}</td>
+                    <td><ul class="tests">{column_tests}</ul></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    (!details.columns.is_empty()).then(|| {
+        view! {
+            <h4>"Columns"</h4>
+            <ColumnTree state />
+            <table class="plain" data-testid="node-columns">
+                <thead>
+                    <tr>
+                        <th scope="col">"Column"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Description"</th>
+                        <th scope="col">"Tests"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    })
+}
+
+/// The tests on no column, and every test's failing rows.
+#[component]
+fn NodeTests(tests: Vec<TestBadge>) -> impl IntoView {
+    let whole = tests
+        .iter()
+        .filter(|test| test.column.is_none())
+        .map(|test| {
+            let status = test_status(test);
+            view! { <p class=format!("test status-{status}")>{format!("{} {status}", test.name)}</p> }
+        })
+        .collect_view();
+    let failing = tests
+        .iter()
+        .filter_map(|test| {
+            let run = test.run.as_ref()?;
+            (!run.failing_rows.is_empty()).then(|| {
+                view! {
+                    <details class="failing">
+                        <summary>
+                            {format!("{}: {} failing rows", test.name, run.failures.unwrap_or(0))}
+                        </summary>
+                        <pre>{run.failing_rows.join("\n")}</pre>
+                    </details>
+                }
+            })
+        })
+        .collect_view();
+    view! { {whole} {failing} }
+}
+
+/// A Silver node's pipeline steps, a landing node's files.
+#[component]
+fn PipelineSteps(details: NodeDetails) -> impl IntoView {
+    let steps = (!details.pipeline.is_empty()).then(|| {
+        view! {
+            <h4>"Silver pipeline"</h4>
+            <ol class="steps" data-testid="node-pipeline">
+                {details
+                    .pipeline
+                    .iter()
+                    .map(|step| view! {
+                        <li class=if step.enabled { "step" } else { "step disabled" }>
+                            <strong>{step.name.clone()}</strong>
+                            {format!(" ({})", step.transform)}
+                            {step.description.clone().map(|text| format!(": {text}"))}
+                            {(!step.enabled).then_some(" (off)")}
+                        </li>
+                    })
+                    .collect_view()}
+            </ol>
+        }
+    });
+    let files = (!details.files.is_empty()).then(|| {
+        view! {
+            <h4>"Files"</h4>
+            <ul>
+                {details
+                    .files
+                    .iter()
+                    .map(|(path, size)| view! { <li>{format!("{path} ({size} bytes)")}</li> })
+                    .collect_view()}
+            </ul>
+        }
+    });
+    view! { {steps} {files} }
 }
 
 /// The upstream columns of the chosen column, as a tree.
