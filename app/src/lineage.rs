@@ -242,7 +242,7 @@ pub fn Lineage(state: LineageState, route: RwSignal<Route>) -> impl IntoView {
                             type="search"
                             class="selector"
                             aria-label="Selector"
-                            placeholder="+fact_trips, tag:marts, path:models/marts, config.materialized:incremental"
+                            placeholder="+fact_trips, tag:marts, path:models/marts, source:silver.trips+, config.materialized:incremental"
                             prop:value=move || select_text.get()
                             on:input=move |event| select_text.set(event_target_value(&event))
                         />

@@ -113,7 +113,22 @@ fn selection_follows_dbt_syntax_through_sources_to_landing() {
         graph.select(&project, " ").expect("all").len(),
         graph.nodes.len()
     );
-    assert!(graph.select(&project, "tag:").is_err() || graph.select(&project, "bad:x").is_err());
+    assert!(graph.select(&project, "bad:x").is_err());
+    assert!(graph.select(&project, "tag:").is_err());
+    let from_source = graph
+        .select(&project, "source:silver.customers+")
+        .expect("select");
+    for id in [
+        "source:silver.customers",
+        "gold.stg_customers",
+        "gold.dim_customer",
+    ] {
+        assert!(
+            from_source.contains(id),
+            "source:silver.customers+ has {id}"
+        );
+    }
+    assert!(!from_source.contains("silver.customers") && !from_source.contains("gold.stg_trips"));
     let near = graph.around("gold.dim_customer", 1);
     assert!(near.contains("gold.customers_snapshot") && near.contains("gold.fact_trips"));
     assert!(!near.contains("gold.stg_customers"));

@@ -77,6 +77,8 @@ struct Term {
 enum Method {
     /// A node name (with `*` wildcards) or an fqn path.
     Name,
+    /// `source:silver.trips` or `source:silver` (every table of a source).
+    Source,
     /// `tag:x`.
     Tag,
     /// `path:models/marts`.
@@ -121,13 +123,14 @@ fn parse_term(text: &str) -> Result<Term, ModelError> {
         None => (Method::Name, rest),
         Some(("tag", value)) => (Method::Tag, value),
         Some(("path", value)) => (Method::Path, value),
+        Some(("source", value)) => (Method::Source, value),
         Some(("resource_type", value)) => (Method::ResourceType, value),
         Some((method, value)) if method.starts_with("config.") => {
             (Method::Config(method["config.".len()..].to_owned()), value)
         }
         Some((method, _)) => {
             return Err(bad(format!(
-            "unknown method {method:?} (use a name, tag:, path:, resource_type: or config.<key>:)"
+            "unknown method {method:?} (use a name, tag:, path:, source:, resource_type: or config.<key>:)"
         )))
         }
     };
@@ -158,6 +161,17 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 /// The nodes one term names, before graph operators.
 fn matching(project: &Project, term: &Term) -> BTreeSet<String> {
+    if term.method == Method::Source {
+        return project
+            .sources
+            .values()
+            .filter(|source| {
+                glob(&term.value, &source.source)
+                    || glob(&term.value, &format!("{}.{}", source.source, source.name))
+            })
+            .map(|source| source.unique_id.clone())
+            .collect();
+    }
     project
         .nodes
         .values()
@@ -184,6 +198,7 @@ fn matching(project: &Project, term: &Term) -> BTreeSet<String> {
                     })
             }
             Method::ResourceType => node.resource_type.name() == term.value,
+            Method::Source => false,
             Method::Config(key) => node.config.get(key).is_some_and(|value| {
                 value
                     .as_str()
@@ -236,12 +251,14 @@ pub(crate) fn adjacency(
     [parents, children]
 }
 
-/// Parents and children of every node, among nodes.
+/// Parents and children of every node, among nodes and sources.
 fn edges(project: &Project) -> [BTreeMap<String, BTreeSet<String>>; 2] {
     adjacency(project.nodes.values().flat_map(|node| {
         node.depends_on
             .iter()
-            .filter(|parent| project.nodes.contains_key(*parent))
+            .filter(|parent| {
+                project.nodes.contains_key(*parent) || project.sources.contains_key(*parent)
+            })
             .map(|parent| (node.unique_id.clone(), parent.clone()))
     }))
 }
