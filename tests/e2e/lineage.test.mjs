@@ -111,6 +111,16 @@ test('lineage from landing to marts: panel, selection, URLs, columns and a faili
   assert.match(config, /merge/);
   const tripId = panel.getByTestId('node-columns').getByRole('row').filter({ hasText: /^trip_id/ });
   assert.match(await tripId.innerText(), /unique pass/);
+  // Every control of the view has a name.
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('button, input, select, a, [role="button"], [tabindex]')]
+      .filter((element) => {
+        const name = element.getAttribute('aria-label') || element.labels?.[0]?.textContent || element.textContent;
+        return !name || !name.trim();
+      })
+      .map((element) => element.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, []);
   // Its neighbours only, one hop either side.
   assert.equal(await node(page, 'landing.trips').count(), 0);
   await node(page, 'gold.stg_trips').waitFor();
