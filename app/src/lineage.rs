@@ -739,6 +739,9 @@ fn Details(state: LineageState, id: String, route: RwSignal<Route>) -> impl Into
         <aside class="details" aria-labelledby="details-heading" data-testid="node-details">
             <h3 id="details-heading">{id.clone()}</h3>
             {move || node.get().map(|node| view! { <NodeSummary node /> })}
+            {move || details().is_none().then(|| view! {
+                <p class="loading">"Reading its SQL, columns and checkpoint…"</p>
+            })}
             {move || details().map(|details| {
                 let tests = node.get().map(|node| node.tests).unwrap_or_default();
                 view! {

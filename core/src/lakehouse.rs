@@ -932,6 +932,12 @@ mod tests {
                     .contains("models/marts/dim_location.sql"));
                 let fact = graph.node("gold.fact_trips").expect("fact_trips");
                 assert!(fact.state.rows.is_some(), "kept from the first run");
+                // Its panel still shows its SQL, raw and compiled.
+                let details = lakehouse
+                    .node_details("gold.dim_location")
+                    .await
+                    .expect("details");
+                assert!(details.raw_sql.is_some() && details.compiled_sql.is_some());
                 // Progress named every node it ran, as the graph names them.
                 assert!(seen.iter().any(|p| p.node == "gold.dim_location"));
                 assert!(seen
