@@ -733,16 +733,16 @@ fn Details(state: LineageState, id: String, route: RwSignal<Route>) -> impl Into
     };
     let details = {
         let id = id.clone();
-        move || state.details.get().filter(|details| details.id == id)
+        Memo::new(move |_| state.details.get().filter(|details| details.id == id))
     };
     view! {
         <aside class="details" aria-labelledby="details-heading" data-testid="node-details">
             <h3 id="details-heading">{id.clone()}</h3>
             {move || node.get().map(|node| view! { <NodeSummary node /> })}
-            {move || details().is_none().then(|| view! {
+            {move || details.with(Option::is_none).then(|| view! {
                 <p class="loading">"Reading its SQL, columns and checkpoint…"</p>
             })}
-            {move || details().map(|details| {
+            {move || details.get().map(|details| {
                 let tests = node.get().map(|node| node.tests).unwrap_or_default();
                 view! {
                     {(!details.description.is_empty()).then(|| view! { <p class="description">{details.description.clone()}</p> })}
