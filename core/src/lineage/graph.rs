@@ -388,12 +388,14 @@ impl LineageGraph {
             .iter()
             .map(|node| (node.id.clone(), to_key(node)))
             .collect();
-        let [parents, children] = self.edges_by(|id| keys[id].clone());
+        // A parent outside the graph (a lookup of a table no pipeline writes) keeps its id.
+        let key = |id: &str| keys.get(id).cloned().unwrap_or_else(|| id.to_owned());
+        let [parents, children] = self.edges_by(key);
         let chosen = crate::models::select_over(project, selector, &parents, &children)?;
         Ok(self
             .nodes
             .iter()
-            .filter(|node| chosen.contains(&keys[&node.id]))
+            .filter(|node| chosen.contains(&key(&node.id)))
             .map(|node| node.id.clone())
             .collect())
     }

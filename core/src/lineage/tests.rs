@@ -265,3 +265,19 @@ fn a_two_hundred_model_project_lays_out() {
     assert_eq!(graph.nodes.len(), 201);
     check_layout(&graph, &ids(&graph));
 }
+
+#[test]
+fn a_lookup_of_a_table_no_pipeline_writes_selects_without_failing() {
+    let project = project();
+    let pipeline = crate::silver::Pipeline::parse(
+        "models/silver/zones_users.yml",
+        "key: id\nsteps:\n  - transform: enrich\n    lookup: silver/zones\n    key: zone_id\n    joins:\n      - on: zone_id\n        columns: {name: zone_name}\n",
+    )
+    .expect("the pipeline parses");
+    let graph = LineageGraph::new(&project, &[pipeline], &[]).expect("graph");
+    let node = graph.node("silver.zones_users").expect("its Silver node");
+    assert!(node.parents.contains(&"silver.zones".to_owned()));
+    let upstream = graph.select(&project, "+stg_trips").expect("select");
+    assert!(upstream.contains("gold.stg_trips"));
+    check_layout(&graph, &ids(&graph));
+}
