@@ -508,12 +508,16 @@ impl Lakehouse {
 
     /// The lineage graph, each node with its table now and its last run.
     pub async fn lineage(&self) -> Result<LineageGraph, LakehouseError> {
-        let project = self.project().await?;
+        self.lineage_of(&self.project().await?).await
+    }
+
+    /// The lineage graph of `project` over this warehouse.
+    async fn lineage_of(&self, project: &Project) -> Result<LineageGraph, LakehouseError> {
         let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
         let landed = bronze.entities().await?;
         let cards = self.board().await?;
         let runs = lineage::read_runs(self.storage.as_ref()).await?;
-        Ok(LineageGraph::new(&project, &self.pipelines, &landed)?.with_state(&cards, &runs))
+        Ok(LineageGraph::new(project, &self.pipelines, &landed)?.with_state(&cards, &runs))
     }
 
     /// A lineage node's details: its config, SQL, typed columns, checkpoint and steps.
@@ -548,8 +552,8 @@ impl Lakehouse {
         focus: Option<&str>,
         all: bool,
     ) -> Result<LineageView, LakehouseError> {
-        let graph = self.lineage().await?;
         let project = self.project().await?;
+        let graph = self.lineage_of(&project).await?;
         let (mut shown, select_error) = match graph.select(&project, select) {
             Ok(shown) => (shown, None),
             Err(err) => (graph.select(&project, "")?, Some(err.to_string())),
