@@ -121,7 +121,8 @@ impl SqlState {
             sql,
             at_ms: js_sys::Date::now(),
         };
-        self.history.update(|history| history.insert(0, entry.clone()));
+        self.history
+            .update(|history| history.insert(0, entry.clone()));
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(message) = history::add(&entry).await {
                 self.history_error.set(Some(message));
@@ -184,7 +185,7 @@ fn grouped(number: u64) -> String {
     let digits = number.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -290,7 +291,8 @@ fn ResultGrid(state: SqlState, connection: Connection) -> impl IntoView {
         }),
         rows: state.rows,
     };
-    let fetch = move |offset: u64, limit: usize| connection.post(&Request::QueryRows { offset, limit });
+    let fetch =
+        move |offset: u64, limit: usize| connection.post(&Request::QueryRows { offset, limit });
     view! { <Grid source fetch /> }
 }
 

@@ -26,7 +26,7 @@ const medallion =
 function cli(...args) {
   return execFileSync(medallion, ['--warehouse', warehouse, '--project', join(root, 'models'), ...args], {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -78,12 +78,6 @@ before(async () => {
   await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
   await loadAndRun(1);
   await loadAndRun(2);
-  // The same batches natively, into a warehouse of the test's own.
-  warehouse = await mkdtemp(join(tmpdir(), 'medallion-sql-'));
-  for (const batch of ['batch_001', 'batch_002']) {
-    cli('land', join(root, 'sample_data', batch));
-    cli('pipeline');
-  }
   await openSql();
 });
 
@@ -99,6 +93,12 @@ test('a GROUP BY over gold.fact_trips shows the rows medallion sql gives nativel
 FROM gold.fact_trips
 GROUP BY status
 ORDER BY status`;
+  // The same batches natively, into a warehouse of the test's own.
+  warehouse = await mkdtemp(join(tmpdir(), 'medallion-sql-'));
+  for (const batch of ['batch_001', 'batch_002']) {
+    cli('land', join(root, 'sample_data', batch));
+    cli('pipeline');
+  }
   assert.match(await runQuery(sql), /^2 rows in \d/);
   const native = cli('sql', sql, '--format', 'csv').trimEnd().split('\n').map((line) => line.split(','));
   assert.deepEqual(await gridHeader(), ['#', ...native[0]]);
