@@ -47,10 +47,12 @@ async function openSql() {
   await editor().waitFor();
 }
 
-/** Puts `sql` in the editor, runs it and waits for its answer; returns the status text. */
-async function runQuery(sql, { timeout = 120_000 } = {}) {
+/** Puts `sql` in the editor, runs it (by the button, or by Ctrl+Enter with `keys`) and
+ * waits for its answer; returns the status text. */
+async function runQuery(sql, { timeout = 120_000, keys = false } = {}) {
   await editor().fill(sql);
-  await page.getByRole('button', { name: 'Run query' }).click();
+  if (keys) await editor().press('Control+Enter');
+  else await page.getByRole('button', { name: 'Run query' }).click();
   await page.locator('[data-testid="sql-status"]:not(.sql-running)').waitFor({ timeout });
   return status().innerText();
 }
@@ -127,9 +129,10 @@ test('a typo shows the error with its line and column, marked in the editor; the
   await mark.waitFor();
   assert.equal(await mark.innerText(), 'gold');
   await screenshot(page, 'sql-typo');
-  assert.match(await runQuery('SELECT count(*) AS trips FROM gold.fact_trips'), /^1 row in /);
+  assert.match(await runQuery('SELECT count(*) AS trips FROM gold.fact_trips', { keys: true }), /^1 row in /);
   assert.deepEqual(await gridRows(), [['2663']]);
   assert.equal(await page.getByTestId('sql-error-mark').count(), 0);
+  assert.equal(await editor().inputValue(), 'SELECT count(*) AS trips FROM gold.fact_trips', 'Ctrl+Enter adds no line');
 });
 
 test('gold.dim_customer@v1 is batch 1 after batch 2; DESCRIBE HISTORY has one row per version', async () => {
