@@ -273,3 +273,121 @@ impl ExecutionPlan for DeltaScanExec {
         self.limit
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::collect;
+
+    use super::*;
+    use crate::delta::DeltaTableProvider;
+    use crate::storage::{MemoryStorage, Storage};
+
+    fn ids(range: std::ops::Range<i64>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(range))]).unwrap()
+    }
+
+    /// The Delta scan under `plan`.
+    fn scan(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+        if plan.name() == "DeltaScanExec" {
+            return Some(plan.clone());
+        }
+        plan.children().into_iter().find_map(scan)
+    }
+
+    /// Runs `sql` over a table of ids: a 200 000-row file (four row groups), then
+    /// files of 100 and 10 rows. Returns the rows and the scan's metrics.
+    async fn run(sql: &str) -> (usize, Vec<(&'static str, usize)>) {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let table = DeltaTable::new(storage, "silver/ids");
+        table
+            .create(&ids(0..0).schema(), Default::default())
+            .await
+            .unwrap();
+        for range in [0..200_000, 200_000..200_100, 300_000..300_010] {
+            table
+                .append(&[ids(range)], Default::default())
+                .await
+                .unwrap();
+        }
+        let snapshot = table.snapshot().await.unwrap();
+        let session = crate::engine::new_session();
+        crate::engine::register_table(
+            &session,
+            "silver",
+            "ids",
+            Arc::new(DeltaTableProvider::new(table, snapshot)),
+        )
+        .unwrap();
+        let plan = session
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let batches = collect(plan.clone(), session.task_ctx()).await.unwrap();
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let metrics = scan(&plan)
+            .expect("a Delta scan")
+            .metrics()
+            .expect("metrics");
+        let names = [
+            "output_rows",
+            "files_read",
+            "files_skipped",
+            "row_groups_read",
+            "row_groups_skipped",
+        ];
+        let values = names
+            .iter()
+            .map(|name| {
+                let value = match *name {
+                    "output_rows" => metrics.output_rows().unwrap_or(0),
+                    _ => metrics.sum_by_name(name).map_or(0, |v| v.as_usize()),
+                };
+                (*name, value)
+            })
+            .collect();
+        (rows, values)
+    }
+
+    #[tokio::test]
+    async fn a_selective_filter_skips_files_by_the_log_and_row_groups_by_the_footer() {
+        let (rows, metrics) =
+            run("select id from silver.ids where id >= 150000 and id < 160000").await;
+        assert_eq!(rows, 10_000);
+        assert_eq!(
+            metrics,
+            [
+                // Only the third row group (131 072..196 607) of the big file is read.
+                ("output_rows", 65_536),
+                ("files_read", 1),
+                ("files_skipped", 2),
+                ("row_groups_read", 1),
+                ("row_groups_skipped", 3),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_filter_everything_is_read_and_a_limit_stops_early() {
+        let (rows, metrics) = run("select * from silver.ids").await;
+        assert_eq!(rows, 200_110);
+        assert_eq!(
+            metrics,
+            [
+                ("output_rows", 200_110),
+                ("files_read", 3),
+                ("files_skipped", 0),
+                ("row_groups_read", 6),
+                ("row_groups_skipped", 0),
+            ]
+        );
+        let (rows, metrics) = run("select * from silver.ids limit 5").await;
+        assert_eq!(rows, 5);
+        assert_eq!(metrics[1], ("files_read", 1));
+    }
+}
