@@ -392,3 +392,8 @@ fn results_render_as_a_table_csv_and_json_and_export() {
             .expect("the new view");
     });
 }
+
+#[test]
+fn a_small_table_travels_in_time_and_prunes_in_a_plan() {
+    runtime().block_on(super::scenario::small_table(Arc::new(MemoryStorage::new())));
+}
