@@ -5,9 +5,11 @@
 //! - [`IndexedDbCheckpointStore`], a [`CheckpointStore`](crate::checkpoint::CheckpointStore)
 //!   in one IndexedDB object store, batches as readwrite transactions.
 //! - [`web_lock`]: the Web Locks API, which serialises atomic steps across tabs.
+//! - [`event_loop`]: SQL plans that let the event loop run while they compute.
 //!
 //! Everything here works on the main thread and in a dedicated worker.
 
+pub mod event_loop;
 mod indexeddb;
 mod opfs;
 pub mod web_lock;
