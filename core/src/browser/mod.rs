@@ -176,6 +176,12 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    async fn the_sql_console_reads_opfs_tables_at_any_version_with_plans() {
+        let storage = OpfsStorage::open(&unique("sql")).await.expect("open OPFS");
+        crate::sql::scenario::small_table(std::sync::Arc::new(storage)).await;
+    }
+
+    #[wasm_bindgen_test]
     fn the_sample_generator_writes_the_same_bytes_as_natively() {
         let files = crate::sample::generate(&crate::sample::bundled_spec())
             .expect("generate")
