@@ -42,20 +42,39 @@ fn yield_due() -> bool {
 }
 
 /// Resolves on the event loop's next task: after every message already waiting.
+///
+/// The wake-up is a message on a `MessageChannel` of its own, queued behind the
+/// messages already posted to the worker, which are handled first. (A zero
+/// `setTimeout` is not enough: Chromium runs such timers ahead of waiting messages, so
+/// a worker yielding that way saw its page's Cancel only when the query ended.)
 pub fn next_task() -> JsFuture {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
-            .ok()
-            .and_then(|function| function.dyn_into::<js_sys::Function>().ok());
-        let scheduled =
-            set_timeout.map(|function| function.call2(&global, &resolve, &JsValue::from(0)));
-        // No timer (never so in a window or a worker): go on at once.
-        if !matches!(scheduled, Some(Ok(_))) {
+        if post_to_self(&resolve).is_none() {
+            // No MessageChannel (never so in a window or a worker): go on at once.
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     });
     JsFuture::from(promise)
+}
+
+/// Calls `callback` from a message sent through a new `MessageChannel`.
+fn post_to_self(callback: &js_sys::Function) -> Option<()> {
+    let global = js_sys::global();
+    let constructor: js_sys::Function =
+        js_sys::Reflect::get(&global, &JsValue::from_str("MessageChannel"))
+            .ok()?
+            .dyn_into()
+            .ok()?;
+    let channel = js_sys::Reflect::construct(&constructor, &js_sys::Array::new()).ok()?;
+    let port = |name: &str| js_sys::Reflect::get(&channel, &JsValue::from_str(name)).ok();
+    let (receiver, sender) = (port("port1")?, port("port2")?);
+    js_sys::Reflect::set(&receiver, &JsValue::from_str("onmessage"), callback).ok()?;
+    let post: js_sys::Function = js_sys::Reflect::get(&sender, &JsValue::from_str("postMessage"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    post.call1(&sender, &JsValue::from(0)).ok()?;
+    Some(())
 }
 
 /// A physical optimizer rule that puts an [`EventLoopYieldExec`] above every operator.
