@@ -62,6 +62,8 @@ pub(crate) async fn small_table(storage: Arc<dyn Storage>) {
     let explained = console.run(sql, &mut || false).await.expect("explain");
     assert_eq!(explained.summary().kind, StatementKind::ExplainAnalyze);
     let plan = explained.summary().plan.as_ref().expect("a plan");
+    // The browser's event-loop wrappers are not operators of the query.
+    assert!(find(plan, "EventLoopYieldExec").is_none(), "{plan:?}");
     let scan = find(plan, "DeltaScanExec").expect("a Delta scan");
     let metric = |name: &str| {
         scan.metrics
