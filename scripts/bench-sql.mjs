@@ -74,7 +74,7 @@ async function build(page, origin, trips) {
 /** The console's time for QUERY, `RUNS` times after a warm-up: in-page wall and engine. */
 async function timeConsole(page, origin) {
   await page.goto(origin + '/#/sql');
-  await page.getByLabel('SQL', { exact: true }).fill(QUERY);
+  await page.getByRole('textbox', { name: 'SQL', exact: true }).fill(QUERY);
   const walls = [];
   const engines = [];
   let status = '';
@@ -105,7 +105,8 @@ async function timeConsole(page, origin) {
 /** gold.fact_trips as the app exports it (CSV, every row). */
 async function exportFacts(page, origin) {
   await page.goto(origin + '/#/explorer/gold/fact_trips');
-  const explorer = page.getByRole('region', { name: /gold\/fact_trips/ });
+  const explorer = page.getByRole('region', { name: 'Table explorer' });
+  await explorer.getByTestId('explorer-table').getByText('gold/fact_trips').waitFor({ timeout: 120_000 });
   const download = page.waitForEvent('download', { timeout: 600_000 });
   await explorer.getByRole('button', { name: 'Download CSV' }).click();
   return (await download).path();
