@@ -53,6 +53,7 @@ pub mod lineage;
 pub mod models;
 pub mod sample;
 pub mod silver;
+pub mod sql;
 pub mod storage;
 pub mod warehouse;
 

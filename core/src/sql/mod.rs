@@ -1,0 +1,3 @@
+//! SQL over the warehouse: charts of results.
+
+pub mod chart;
