@@ -187,7 +187,7 @@ pub async fn rows(
 }
 
 /// Every row of `batch` as display strings, nulls as `None`.
-fn display_rows(batch: &RecordBatch) -> Result<Vec<Vec<Option<String>>>, String> {
+pub(crate) fn display_rows(batch: &RecordBatch) -> Result<Vec<Vec<Option<String>>>, String> {
     let options = FormatOptions::default();
     let formatters = batch
         .columns()

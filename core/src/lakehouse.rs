@@ -20,6 +20,7 @@ use crate::models::{
     Command, ModelError, ModelRunner, NodeStatus, Project, ResourceType, RunOptions, RunResults,
 };
 use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
+use crate::sql::{SqlConsole, SqlError};
 use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
 
@@ -287,6 +288,9 @@ pub enum LakehouseError {
     /// A column's lineage could not be traced.
     #[error(transparent)]
     Lineage(#[from] LineageError),
+    /// The SQL console could not be opened.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
     /// A project file in the store is not UTF-8 text.
     #[error("{path}: not a text file")]
     ProjectFile {
@@ -499,6 +503,13 @@ impl Lakehouse {
     /// The parsed dbt project ([`Lakehouse::project_files`]).
     pub async fn project(&self) -> Result<Project, LakehouseError> {
         Ok(Project::parse(&self.project_files().await?, &self.vars)?)
+    }
+
+    /// A SQL console over the warehouse and the current project (store overlay
+    /// included).
+    pub async fn sql_console(&self) -> Result<SqlConsole, LakehouseError> {
+        let project = self.project().await?;
+        Ok(SqlConsole::open(self.storage.clone(), &project).await?)
     }
 
     /// The Silver pipelines.

@@ -35,6 +35,8 @@
 //!   version, a commit's actions, a stream's checkpoint.
 //! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
 //!   cancellation, the board of every table), for the CLI and the playground.
+//! - [`sql`]: the SQL console: every table of every layer at any version, the
+//!   project's views, Delta history and plans with their metrics.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
