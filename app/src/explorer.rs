@@ -1,23 +1,14 @@
 //! The table explorer: a virtualised grid of one table at one version, its schema,
 //! its Delta history with each commit's actions, time travel and downloads.
 
-use leptos::html::Div;
 use leptos::prelude::*;
 use medallion_core::explorer::{RowWindow, TableView};
 use medallion_core::warehouse::ExportFormat;
 
 use crate::connection::Connection;
+use crate::grid::{Grid, GridRows, GridSource};
 use crate::protocol::Request;
 use crate::route::{navigate, Route};
-
-/// Height of a grid row, in CSS pixels (the stylesheet's `.grid-row`).
-const ROW_PX: f64 = 28.0;
-/// Rows the grid shows at once.
-const VISIBLE_ROWS: u64 = 16;
-/// Rows fetched around the visible ones.
-const FETCH_ROWS: usize = 240;
-/// The tallest scroll area the grid makes; taller tables map scroll position to row.
-const MAX_SCROLL_PX: f64 = 8_000_000.0;
 
 /// Which part of a table the explorer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +24,7 @@ pub struct ExplorerState {
     /// The table and version shown.
     pub view: RwSignal<Option<TableView>>,
     /// The rows fetched around the visible ones.
-    pub window: RwSignal<Option<RowWindow>>,
-    /// A rows request is on its way.
-    pub fetching: RwSignal<bool>,
+    pub rows: GridRows,
     /// The commit whose actions are shown: table, version, JSON.
     pub commit: RwSignal<Option<(String, i64, String)>>,
     /// The tab shown.
@@ -47,8 +36,7 @@ impl ExplorerState {
     pub fn new() -> Self {
         Self {
             view: RwSignal::new(None),
-            window: RwSignal::new(None),
-            fetching: RwSignal::new(false),
+            rows: GridRows::new(),
             commit: RwSignal::new(None),
             tab: RwSignal::new(Tab::Data),
         }
@@ -56,26 +44,26 @@ impl ExplorerState {
 
     /// Shows a new view of a table; rows are fetched again.
     pub fn show(self, view: TableView) {
-        self.window.set(None);
+        self.rows.clear();
         self.view.set(Some(view));
     }
 
     /// Takes rows the worker sent; ones for another table or version are dropped.
     pub fn receive_rows(self, window: RowWindow) {
-        self.fetching.set(false);
+        self.rows.fetching.set(false);
         let current = self.view.with_untracked(|view| {
             view.as_ref()
                 .is_some_and(|view| view.table == window.table && view.version == window.version)
         });
         if current {
-            self.window.set(Some(window));
+            self.rows.receive(window.offset, window.rows);
         }
     }
 
     /// Shows nothing (after a reset).
     pub fn clear(self) {
         self.view.set(None);
-        self.window.set(None);
+        self.rows.clear();
         self.commit.set(None);
     }
 }
@@ -182,7 +170,7 @@ pub fn Explorer(state: ExplorerState, connection: Connection) -> impl IntoView {
                     .view
                     .with(Option::is_some)
                     .then(|| match state.tab.get() {
-                        Tab::Data => view! { <Grid state connection /> }.into_any(),
+                        Tab::Data => view! { <TableGrid state connection /> }.into_any(),
                         Tab::Schema => view! { <Schema state /> }.into_any(),
                         Tab::History => view! { <History state connection travel /> }.into_any(),
                     })
@@ -304,165 +292,35 @@ fn History(
     }
 }
 
-/// Rows of the table, only the visible ones in the page.
+/// The rows of the table shown, in the shared grid.
 #[component]
-fn Grid(state: ExplorerState, connection: Connection) -> impl IntoView {
-    let scroller = NodeRef::<Div>::new();
-    let scroll_top = RwSignal::new(0.0f64);
-    let total = move || state.view.with(|view| view.as_ref().map_or(0, |v| v.rows));
-    let spacer_px = move || (total() as f64 * ROW_PX).min(MAX_SCROLL_PX);
-    // The first visible row: scroll position mapped linearly onto the rows, which is
-    // one row per ROW_PX while the table fits under MAX_SCROLL_PX.
-    let first_row = Memo::new(move |_| {
-        let hidden_rows = total().saturating_sub(VISIBLE_ROWS);
-        let max_scroll = spacer_px() - VISIBLE_ROWS as f64 * ROW_PX;
-        if max_scroll <= 0.0 {
-            0
-        } else {
-            ((scroll_top.get() / max_scroll).clamp(0.0, 1.0) * hidden_rows as f64).round() as u64
-        }
-    });
-    // Back to the top when another table or version is shown.
-    Effect::new(move |_| {
-        state.view.track();
-        scroll_top.set(0.0);
-        if let Some(element) = scroller.get_untracked() {
-            element.set_scroll_top(0);
-        }
-    });
-    // Fetch rows when the visible ones are not all at hand.
-    Effect::new(move |_| {
-        let Some((table, version, rows)) = state
-            .view
-            .with(|view| view.as_ref().map(|v| (v.table.clone(), v.version, v.rows)))
-        else {
-            return;
-        };
-        let first = first_row.get();
-        let last = (first + VISIBLE_ROWS).min(rows);
-        let at_hand = state.window.with(|window| {
-            window.as_ref().is_some_and(|window| {
-                window.offset <= first && last <= window.offset + window.rows.len() as u64
+fn TableGrid(state: ExplorerState, connection: Connection) -> impl IntoView {
+    let source = GridSource {
+        label: Signal::derive(move || {
+            state.view.with(|view| {
+                view.as_ref()
+                    .map(|view| format!("Rows of {} at version {}", view.table, view.version))
+                    .unwrap_or_default()
             })
-        });
-        if at_hand || rows == 0 || state.fetching.get() {
-            return;
-        }
-        state.fetching.set(true);
-        connection.post(&Request::Rows {
-            table,
-            version,
-            offset: first.saturating_sub(FETCH_ROWS as u64 / 3),
-            limit: FETCH_ROWS,
-        });
-    });
-    let columns = move || {
-        state
-            .view
-            .with(|view| view.as_ref().map_or(0, |view| view.columns.len()))
+        }),
+        columns: Signal::derive(move || {
+            state
+                .view
+                .with(|view| view.as_ref().map(|view| view.columns.clone()))
+                .unwrap_or_default()
+        }),
+        total: Signal::derive(move || state.view.with(|view| view.as_ref().map_or(0, |v| v.rows))),
+        rows: state.rows,
     };
-    let template = move || format!("grid-template-columns: 5rem repeat({}, 11rem)", columns());
-    view! {
-        <div
-            class="grid"
-            role="grid"
-            tabindex="0"
-            data-testid="grid"
-            aria-rowcount=move || (total() + 1).to_string()
-            aria-colcount=move || (columns() + 1).to_string()
-            aria-label=move || {
-                state
-                    .view
-                    .with(|view| {
-                        view.as_ref()
-                            .map(|view| format!("Rows of {} at version {}", view.table, view.version))
-                            .unwrap_or_default()
-                    })
-            }
-            style=format!("height: {}px", (VISIBLE_ROWS as f64 + 1.0) * ROW_PX + 2.0)
-            node_ref=scroller
-            on:scroll=move |_| {
-                if let Some(element) = scroller.get_untracked() {
-                    scroll_top.set(element.scroll_top() as f64);
-                }
-            }
-        >
-            <div class="grid-row grid-head" role="row" aria-rowindex="1" style=template>
-                <span role="columnheader">"#"</span>
-                {move || {
-                    state
-                        .view
-                        .get()
-                        .map(|view| {
-                            view.columns
-                                .into_iter()
-                                .map(|column| {
-                                    view! {
-                                        <span role="columnheader" title=column.data_type>
-                                            {column.name}
-                                        </span>
-                                    }
-                                })
-                                .collect_view()
-                        })
-                }}
-            </div>
-            <div class="grid-body" style=move || format!("height: {}px", spacer_px())>
-                <div class="grid-rows" style=move || format!("top: {}px", scroll_top.get())>
-                    {move || {
-                        let first = first_row.get();
-                        let last = (first + VISIBLE_ROWS + 1).min(total());
-                        let width = columns();
-                        state
-                            .window
-                            .with(|window| {
-                                (first..last)
-                                    .map(|row| {
-                                        let values = window
-                                            .as_ref()
-                                            .and_then(|window| {
-                                                let index = row.checked_sub(window.offset)?;
-                                                window.rows.get(index as usize).cloned()
-                                            });
-                                        view! { <GridRow row values width style=template() /> }
-                                    })
-                                    .collect_view()
-                            })
-                    }}
-                </div>
-            </div>
-        </div>
-    }
-}
-
-#[component]
-fn GridRow(
-    row: u64,
-    values: Option<Vec<Option<String>>>,
-    width: usize,
-    style: String,
-) -> impl IntoView {
-    let loaded = values.is_some();
-    let cells = values.unwrap_or_else(|| vec![None; width]);
-    view! {
-        <div
-            class=if loaded { "grid-row" } else { "grid-row loading" }
-            role="row"
-            aria-rowindex=(row + 2).to_string()
-            style=style
-        >
-            <span role="rowheader">{(row + 1).to_string()}</span>
-            {cells
-                .into_iter()
-                .map(|value| match value {
-                    Some(text) => {
-                        let title = text.clone();
-                        view! { <span role="gridcell" title=title>{text}</span> }.into_any()
-                    }
-                    None if loaded => view! { <span role="gridcell" class="null">"null"</span> }.into_any(),
-                    None => view! { <span role="gridcell">"…"</span> }.into_any(),
-                })
-                .collect_view()}
-        </div>
-    }
+    let fetch = move |offset: u64, limit: usize| {
+        if let Some(view) = state.view.get_untracked() {
+            connection.post(&Request::Rows {
+                table: view.table,
+                version: view.version,
+                offset,
+                limit,
+            });
+        }
+    };
+    view! { <Grid source fetch /> }
 }

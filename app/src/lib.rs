@@ -7,11 +7,13 @@
 
 mod connection;
 mod explorer;
+mod grid;
 mod inspector;
 mod lineage;
 mod playground;
 pub mod protocol;
 mod route;
+mod sql;
 mod status;
 pub mod worker;
 

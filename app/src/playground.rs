@@ -1,6 +1,6 @@
 //! The playground: one navigation over its views (the pipeline's landing, run
-//! controls, board and checkpoint inspector; the lineage; the table explorer), a run
-//! strip every view shows, all fed by the pipeline worker's replies.
+//! controls, board and checkpoint inspector; the lineage; the table explorer; the SQL
+//! console), a run strip every view shows, all fed by the pipeline worker's replies.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +18,7 @@ use crate::inspector::{Inspector, InspectorState};
 use crate::lineage::{Lineage, LineageState, Query};
 use crate::protocol::{Reply, Request};
 use crate::route::{self, navigate, Route};
+use crate::sql::{Sql, SqlState};
 use crate::status::{entries_detail, tables_detail, EnvironmentStatus};
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
@@ -79,6 +80,7 @@ struct Ui {
     explorer: ExplorerState,
     inspector: InspectorState,
     lineage: LineageState,
+    sql: SqlState,
     /// The view and selection, from the URL.
     route: RwSignal<Route>,
     /// What the worker found of OPFS, IndexedDB and the SQL engine.
@@ -112,7 +114,8 @@ impl Ui {
                 });
                 self.ready.set(false);
                 self.running.set(false);
-                self.explorer.fetching.set(false);
+                self.explorer.rows.fetching.set(false);
+                self.sql.lost(&reason);
                 self.status
                     .set("Restarting the pipeline worker…".to_owned());
             }
@@ -215,11 +218,15 @@ impl Ui {
                     .error
                     .set(Some(format!("{file_name}: the file did not arrive"))),
             },
+            Reply::Query { summary } => self.sql.show(*summary, connection),
+            Reply::QueryRows { rows } => self.sql.receive_rows(rows),
+            Reply::QueryFailed { failure } => self.sql.fail(failure),
+            Reply::SqlTables { tables } => self.sql.tables.set(tables),
             Reply::Error { message } => {
                 self.running.set(false);
                 // Rows that cannot be read are not asked for again and again.
-                if self.explorer.fetching.get_untracked() {
-                    self.explorer.fetching.set(false);
+                if self.explorer.rows.fetching.get_untracked() {
+                    self.explorer.rows.fetching.set(false);
                     self.explorer.clear();
                 }
                 self.error.set(Some(message));
@@ -240,6 +247,7 @@ impl Ui {
                 }
             }
             route @ Route::Lineage { .. } => self.ask_lineage(&route),
+            Route::Sql { .. } => self.connection.post(&Request::SqlTables),
         }
     }
 
@@ -305,11 +313,31 @@ impl Ui {
             } => Some((node, column)),
             _ => None,
         });
+        self.follow_sql();
         Effect::new(move |_| match column.get() {
             Some((node, column)) => self
                 .connection
                 .post(&Request::ColumnLineage { node, column }),
             None => self.lineage.column.set(None),
+        });
+    }
+}
+
+impl Ui {
+    /// Follows the SQL route: a shared link's query goes into the editor, and the table
+    /// list is asked for when the view opens.
+    fn follow_sql(self) {
+        let query = Memo::new(move |_| match self.route.get() {
+            Route::Sql { query } => Some(query),
+            _ => None,
+        });
+        Effect::new(move |_| match query.get() {
+            Some(Some(sql)) => {
+                self.sql.text.set(sql);
+                self.connection.post(&Request::SqlTables);
+            }
+            Some(None) => self.connection.post(&Request::SqlTables),
+            None => {}
         });
     }
 }
@@ -359,6 +387,7 @@ pub fn Playground() -> impl IntoView {
         explorer: ExplorerState::new(),
         inspector: InspectorState::new(),
         lineage: LineageState::new(),
+        sql: SqlState::new(),
         route: route::current(),
         environment: RwSignal::new(None),
     };
@@ -372,6 +401,7 @@ pub fn Playground() -> impl IntoView {
         {move || match view_name.get() {
             "Lineage" => view! { <Lineage state=ui.lineage route=ui.route /> }.into_any(),
             "Explorer" => view! { <Explorer state=ui.explorer connection /> }.into_any(),
+            "SQL" => view! { <Sql state=ui.sql connection ready=ui.ready /> }.into_any(),
             _ => view! {
                 <div class="pipeline-view">
                     <div class="column">
@@ -391,7 +421,7 @@ pub fn Playground() -> impl IntoView {
     }
 }
 
-/// The one navigation: Pipeline, Lineage, Explorer.
+/// The one navigation: Pipeline, Lineage, Explorer, SQL.
 #[component]
 fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
     let lineage = move || match ui.route.get() {
@@ -425,6 +455,7 @@ fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
                 {entry("Pipeline", Box::new(|| Route::Pipeline.to_hash()))}
                 {entry("Lineage", Box::new(lineage))}
                 {entry("Explorer", Box::new(explorer))}
+                {entry("SQL", Box::new(|| Route::Sql { query: None }.to_hash()))}
             </ul>
         </nav>
     }

@@ -3,6 +3,7 @@
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
 use medallion_core::lakehouse::{LineageView, RunProgress, RunSummary, Stage, TableCard};
 use medallion_core::lineage::{ColumnLineage, NodeDetails};
+use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
 use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,16 @@ pub enum Request {
         focus: Option<String>,
         all: bool,
     },
+    /// Run one SQL statement; the worker keeps its result for paging and export. A
+    /// [`Request::Cancel`] stops it.
+    Query { sql: String },
+    /// Send rows `offset..offset + limit` of the last query's result.
+    QueryRows { offset: u64, limit: usize },
+    /// Export the last query's result as a file; its bytes travel beside the reply
+    /// ([`Reply::Export`]).
+    QueryExport { format: ExportFormat },
+    /// Send every table and view the SQL console knows, with its columns.
+    SqlTables,
 }
 
 /// What the worker tells the page.
@@ -108,6 +119,14 @@ pub enum Reply {
     NodeDetails { details: Box<NodeDetails> },
     /// A column's upstream columns.
     ColumnLineage { lineage: ColumnLineage },
+    /// A query ran: its summary (rows, time, columns, plan).
+    Query { summary: Box<QuerySummary> },
+    /// Some rows of the last query's result.
+    QueryRows { rows: ResultRows },
+    /// A query failed or was cancelled.
+    QueryFailed { failure: SqlFailure },
+    /// Every table and view of the SQL console.
+    SqlTables { tables: Vec<SqlTable> },
     /// Something failed; the worker keeps working.
     Error { message: String },
 }

@@ -1,6 +1,6 @@
 //! Hash routing: every view and selection has a URL (`#/lineage/gold.fact_trips`,
-//! `#/explorer/gold/dim_customer@1`) that works on any static host, with back and
-//! forward.
+//! `#/explorer/gold/dim_customer@1`, `#/sql?q=select%201`) that works on any static
+//! host, with back and forward.
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -39,6 +39,11 @@ pub enum Route {
         table: Option<String>,
         /// The version.
         version: Option<i64>,
+    },
+    /// The SQL console, with a query to put in the editor (a shared link).
+    Sql {
+        /// The query.
+        query: Option<String>,
     },
 }
 
@@ -90,6 +95,9 @@ impl Route {
                     version,
                 }
             }
+            "sql" => Route::Sql {
+                query: param("q").filter(|query| !query.is_empty()),
+            },
             _ => Route::Pipeline,
         }
     }
@@ -132,6 +140,8 @@ impl Route {
                 }
                 hash
             }
+            Route::Sql { query: None } => "#/sql".to_owned(),
+            Route::Sql { query: Some(query) } => format!("#/sql?q={}", encode(query)),
         }
     }
 
@@ -141,6 +151,7 @@ impl Route {
             Route::Pipeline => "Pipeline",
             Route::Lineage { .. } => "Lineage",
             Route::Explorer { .. } => "Explorer",
+            Route::Sql { .. } => "SQL",
         }
     }
 }
@@ -181,6 +192,16 @@ pub fn current() -> RwSignal<Route> {
     route
 }
 
+/// Shows `route` in the address bar in place of the current entry, without a
+/// `hashchange` (the page already shows it).
+pub fn replace(route: &Route) {
+    if let Some(window) = web_sys::window() {
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&route.to_hash()));
+        }
+    }
+}
+
 /// Goes to `route`, as a new history entry.
 pub fn navigate(route: &Route) {
     if let Some(window) = web_sys::window() {
@@ -216,6 +237,10 @@ mod tests {
                 table: Some("gold/dim_customer".to_owned()),
                 version: Some(1),
             },
+            Route::Sql { query: None },
+            Route::Sql {
+                query: Some("select city, count(*)\nfrom gold.dim_customer@v1 -- 100% & more?\ngroup by 1".to_owned()),
+            },
         ];
         for route in routes {
             assert_eq!(Route::parse(&route.to_hash()), route, "{}", route.to_hash());
@@ -235,6 +260,12 @@ mod tests {
             Route::Explorer {
                 table: Some("gold/dim_customer".to_owned()),
                 version: Some(1),
+            }
+        );
+        assert_eq!(
+            Route::parse("#/sql?q=select%201"),
+            Route::Sql {
+                query: Some("select 1".to_owned())
             }
         );
         assert_eq!(Route::parse(""), Route::Pipeline);

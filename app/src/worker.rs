@@ -2,6 +2,8 @@
 //! store, runs core's [`Lakehouse`] and answers the page's [`Request`]s with
 //! [`Reply`]s. Runs are handled one at a time; a cancel is handled at once.
 
+mod sql;
+
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -72,6 +74,8 @@ struct State {
     storage: Arc<dyn Storage>,
     checkpoint: Arc<dyn CheckpointStore>,
     lakehouse: Lakehouse,
+    /// The last SQL query's result.
+    query: sql::LastResult,
 }
 
 async fn open() -> Result<State, String> {
@@ -105,6 +109,7 @@ async fn open() -> Result<State, String> {
         storage,
         checkpoint,
         lakehouse,
+        query: sql::LastResult::default(),
     })
 }
 
@@ -276,6 +281,10 @@ async fn handle(
                     .map_err(|err| err.to_string())?,
             ),
         }),
+        Request::Query { sql } => Ok(state.query.run(&state.lakehouse, &sql, cancel).await),
+        Request::QueryRows { offset, limit } => state.query.rows(offset, limit),
+        Request::QueryExport { format } => return state.query.export(format),
+        Request::SqlTables => sql::tables(&state.lakehouse).await,
     };
     reply.map(Answer::from)
 }

@@ -1,0 +1,83 @@
+//! The worker's SQL console: it runs the page's queries over the warehouse and keeps
+//! the last result, for the grid's pages and the downloads.
+
+use std::cell::{Cell, RefCell};
+
+use medallion_core::lakehouse::Lakehouse;
+use medallion_core::sql::{QueryOutput, SqlFailure};
+use medallion_core::warehouse::ExportFormat;
+
+use super::Answer;
+use crate::protocol::Reply;
+
+/// The last query's result, kept until the next query.
+#[derive(Default)]
+pub(super) struct LastResult(RefCell<Option<QueryOutput>>);
+
+/// A failure that has no position in the SQL text.
+fn failure(message: String) -> Reply {
+    Reply::QueryFailed {
+        failure: SqlFailure {
+            message,
+            position: None,
+            cancelled: false,
+        },
+    }
+}
+
+const NO_RESULT: &str = "no query result is kept: run a query first";
+
+impl LastResult {
+    /// Runs `sql`, asking `cancel` after each batch; the result is kept.
+    pub(super) async fn run(&self, lakehouse: &Lakehouse, sql: &str, cancel: &Cell<bool>) -> Reply {
+        cancel.set(false);
+        // The previous result's memory goes before the next one is built.
+        *self.0.borrow_mut() = None;
+        let console = match lakehouse.sql_console().await {
+            Ok(console) => console,
+            Err(err) => return failure(err.to_string()),
+        };
+        match console.run(sql, &mut || cancel.get()).await {
+            Ok(output) => {
+                let summary = Box::new(output.summary().clone());
+                *self.0.borrow_mut() = Some(output);
+                Reply::Query { summary }
+            }
+            Err(err) => Reply::QueryFailed {
+                failure: err.failure(),
+            },
+        }
+    }
+
+    /// Rows `offset..offset + limit` of the result.
+    pub(super) fn rows(&self, offset: u64, limit: usize) -> Result<Reply, String> {
+        let last = self.0.borrow();
+        let output = last.as_ref().ok_or(NO_RESULT)?;
+        Ok(Reply::QueryRows {
+            rows: output.rows(offset, limit),
+        })
+    }
+
+    /// The result as a file.
+    pub(super) fn export(&self, format: ExportFormat) -> Result<Answer, String> {
+        let last = self.0.borrow();
+        let output = last.as_ref().ok_or(NO_RESULT)?;
+        let bytes = output.export(format).map_err(|err| err.to_string())?;
+        Ok(Answer {
+            reply: Reply::Export {
+                file_name: format!("query.{}", format.extension()),
+            },
+            file: Some(bytes),
+        })
+    }
+}
+
+/// Every table and view of the console, with its columns.
+pub(super) async fn tables(lakehouse: &Lakehouse) -> Result<Reply, String> {
+    let console = lakehouse
+        .sql_console()
+        .await
+        .map_err(|err| err.to_string())?;
+    let tables = console.tables().await.map_err(|err| err.to_string())?;
+    Ok(Reply::SqlTables { tables })
+}
