@@ -1,7 +1,7 @@
 //! The SQL editor: a transparent `<textarea>` over a `<pre>` that shows the same text
 //! highlighted by core's tokenizer, with the position of the last error marked.
 
-use leptos::html::{Pre, Textarea};
+use leptos::html::Pre;
 use leptos::prelude::*;
 use medallion_core::lineage::{highlight_sql, SqlToken};
 use medallion_core::sql::SqlPosition;
@@ -17,7 +17,11 @@ const INDENT: &str = "    ";
 fn char_index(text: &str, position: SqlPosition) -> Option<usize> {
     let line = usize::try_from(position.line).ok()?.checked_sub(1)?;
     let column = usize::try_from(position.column).ok()?.checked_sub(1)?;
-    let before: usize = text.split('\n').take(line).map(|l| l.chars().count() + 1).sum();
+    let before: usize = text
+        .split('\n')
+        .take(line)
+        .map(|l| l.chars().count() + 1)
+        .sum();
     let length = text.split('\n').nth(line)?.chars().count();
     (column <= length).then_some(before + column)
 }

@@ -20,12 +20,15 @@ fn plan_item(node: PlanNode) -> AnyView {
                 <ul class="plan-metrics" aria-label="Metrics">
                     {metrics
                         .into_iter()
-                        .map(|(name, value)| view! {
-                            <li class=format!("metric metric-{name}")>
+                        .map(|(name, value)| {
+                            let class = format!("metric metric-{name}");
+                            view! {
+                            <li class=class>
                                 <span class="metric-name">{name}</span>
                                 " "
                                 <span class="metric-value">{value}</span>
                             </li>
+                            }
                         })
                         .collect_view()}
                 </ul>
