@@ -3,12 +3,14 @@
 //! reads the values ([`ChartData`]); `render` only draws them.
 
 mod render;
+mod result;
 
 use leptos::prelude::*;
 use medallion_core::explorer::Column;
 use medallion_core::sql::chart::{suggest, ChartData, ChartKind, ChartSpec};
 
 use crate::playground::save;
+pub use result::{ResultChart, ResultChartTab};
 
 /// A builder's chart size, in CSS pixels.
 const BUILDER_SIZE: (u32, u32) = (720, 360);

@@ -3,8 +3,8 @@
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
 use medallion_core::lakehouse::{LineageView, RunProgress, RunSummary, Stage, TableCard};
 use medallion_core::lineage::{ColumnLineage, NodeDetails};
-use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
 use medallion_core::sql::dashboard::Dashboard;
+use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
 use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
 

@@ -239,7 +239,10 @@ mod tests {
             },
             Route::Sql { query: None },
             Route::Sql {
-                query: Some("select city, count(*)\nfrom gold.dim_customer@v1 -- 100% & more?\ngroup by 1".to_owned()),
+                query: Some(
+                    "select city, count(*)\nfrom gold.dim_customer@v1 -- 100% & more?\ngroup by 1"
+                        .to_owned(),
+                ),
             },
         ];
         for route in routes {

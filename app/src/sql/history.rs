@@ -88,10 +88,7 @@ pub async fn add(entry: &HistoryEntry) -> Result<(), String> {
                 .map_err(failed("be pruned"))?;
         }
     }
-    transaction
-        .await
-        .map(drop)
-        .map_err(failed("be written"))
+    transaction.await.map(drop).map_err(failed("be written"))
 }
 
 fn local_time(ms: f64) -> String {
