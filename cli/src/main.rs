@@ -26,6 +26,7 @@ use medallion_core::models::{
 };
 use medallion_core::sample::{self, SampleFormat, SampleSpec};
 use medallion_core::silver::{self, Silver, SilverOptions, SilverReport};
+use medallion_core::sql::TextFormat;
 use medallion_core::storage::LocalFileSystem;
 use medallion_core::warehouse::{self, ExportFormat};
 
@@ -147,6 +148,16 @@ enum Command {
         /// Time travel: the table as of this version.
         #[arg(long)]
         version: Option<i64>,
+    },
+    /// Run one SQL statement over every table as <layer>.<name> (time travel:
+    /// gold.dim_customer@v1) and the project's views, as the playground's SQL console
+    /// does; also DESCRIBE HISTORY <table>, SHOW TABLES and EXPLAIN [ANALYZE].
+    Sql {
+        /// The statement.
+        sql: String,
+        /// table (aligned, like the duckdb CLI), csv or json.
+        #[arg(long, default_value = "table")]
+        format: TextFormat,
     },
     /// Print a table's Delta history, newest commit first.
     History {
@@ -419,6 +430,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::History { table } => history(warehouse()?, &table).await,
+        Command::Sql { sql, format } => {
+            let project = read_project_files(&LocalFileSystem::new(&cli.project)?, "").await?;
+            let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            let lakehouse = Lakehouse::new(
+                Arc::new(warehouse()?),
+                Arc::new(checkpoint),
+                Vec::new(),
+                project,
+            );
+            run_sql(&lakehouse, &sql, format).await
+        }
         Command::Lineage { column, vars } => {
             let asked = ColumnRef::parse(&column).ok_or_else(|| {
                 Failure(format!(
@@ -749,6 +771,25 @@ async fn show(
         "{name} at version {}: {rows} of {total} rows shown",
         snapshot.version()
     );
+    Ok(())
+}
+
+/// Runs `sql` in the warehouse's console and prints its result; an error names its
+/// line and column when DataFusion gives them.
+async fn run_sql(lakehouse: &Lakehouse, sql: &str, format: TextFormat) -> Result<(), Failure> {
+    let console = lakehouse.sql_console().await?;
+    let output = console
+        .run(sql, &mut || false)
+        .await
+        .map_err(|err| match err.position() {
+            Some(at) => Failure(format!("line {}, column {}: {err}", at.line, at.column)),
+            None => Failure(err.to_string()),
+        })?;
+    let text = output.render(format)?;
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
     Ok(())
 }
 

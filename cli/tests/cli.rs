@@ -610,3 +610,137 @@ fn build_run_test_compile_ls_and_show_like_dbt() {
 fn warehouse_has(dir: &tempfile::TempDir, path: &str) -> bool {
     dir.path().join(path).exists()
 }
+
+/// The same statement through the CLI and through core's console, on one warehouse.
+#[test]
+fn sql_prints_a_table_csv_and_json_with_the_consoles_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    for batch in ["batch_001", "batch_002"] {
+        let folder = format!("{}/../sample_data/{batch}", env!("CARGO_MANIFEST_DIR"));
+        succeeded(&medallion(&["--warehouse", warehouse, "land", &folder]));
+        succeeded(&medallion(&[
+            "--warehouse",
+            warehouse,
+            "--project",
+            project,
+            "pipeline",
+        ]));
+    }
+    let sql = |query: &str, format: &str| {
+        medallion(&[
+            "--warehouse",
+            warehouse,
+            "--project",
+            project,
+            "sql",
+            query,
+            "--format",
+            format,
+        ])
+    };
+    let query =
+        "select status, count(*) as trips, cast(round(sum(distance_km), 2) as double) as km \
+                 from gold.fact_trips group by status order by status";
+    let expected = console_rows(warehouse, project, query);
+    assert!(expected.len() > 1, "{expected:?}");
+
+    let csv = succeeded(&sql(query, "csv"));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("status,trips,km"));
+    let rows: Vec<Vec<Option<String>>> = lines
+        .map(|line| line.split(',').map(|v| Some(v.to_owned())).collect())
+        .collect();
+    assert_eq!(rows, expected);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&succeeded(&sql(query, "json"))).expect("JSON");
+    let rows: Vec<Vec<Option<String>>> = json
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|object| {
+            ["status", "trips", "km"]
+                .iter()
+                .map(|key| {
+                    object.get(*key).map(|value| match value {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows, expected);
+
+    let table = succeeded(&sql(query, "table"));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with('┌'), "{table}");
+    assert!(
+        lines[1].contains("status") && lines[1].contains("trips"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains("varchar") && lines[2].contains("int64"),
+        "{table}"
+    );
+    let first = expected[0][0].as_deref().expect("a status");
+    assert!(lines[4].contains(first), "{table}");
+    assert_eq!(
+        lines.last(),
+        Some(&format!("{} rows", expected.len()).as_str())
+    );
+
+    // Time travel: batch 1's customers after batch 2.
+    let travel = "select count(*) as n from gold.dim_customer@v1";
+    let csv = succeeded(&sql(travel, "csv"));
+    assert_eq!(
+        csv,
+        format!(
+            "n\n{}\n",
+            console_rows(warehouse, project, travel)[0][0]
+                .as_deref()
+                .expect("a count")
+        )
+    );
+
+    let typo = sql(
+        "select status\nfrom gold.fact_trips\nwher status = 'x'",
+        "table",
+    );
+    assert_eq!(typo.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        stderr.starts_with("error: line 3, column 6: syntax error: "),
+        "{stderr}"
+    );
+}
+
+/// `query`'s rows through core's SQL console on `warehouse`.
+fn console_rows(warehouse: &str, project: &str, query: &str) -> Vec<Vec<Option<String>>> {
+    use std::sync::Arc;
+
+    use medallion_core::checkpoint::MemoryCheckpointStore;
+    use medallion_core::lakehouse::Lakehouse;
+    use medallion_core::models::read_project_files;
+    use medallion_core::storage::LocalFileSystem;
+
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let files = read_project_files(&LocalFileSystem::new(project).expect("project"), "")
+                .await
+                .expect("project files");
+            let lakehouse = Lakehouse::new(
+                Arc::new(LocalFileSystem::new(warehouse).expect("warehouse")),
+                Arc::new(MemoryCheckpointStore::new()),
+                Vec::new(),
+                files,
+            );
+            let console = lakehouse.sql_console().await.expect("console");
+            let output = console.run(query, &mut || false).await.expect("query");
+            output.rows(0, 1000).rows
+        })
+}

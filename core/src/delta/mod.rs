@@ -27,6 +27,7 @@ mod merge;
 mod operation;
 mod parquet_io;
 mod provider;
+mod scan;
 #[cfg(test)]
 pub(crate) mod scenario;
 pub mod schema;

@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use arrow::array::Array;
 use arrow::array::{new_null_array, ArrayRef};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::SchemaRef;
@@ -11,6 +12,7 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::TryStreamExt;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
@@ -19,7 +21,10 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 
-use super::DeltaError;
+use serde_json::Value;
+
+use super::stats::min_max;
+use super::{DeltaError, FileStats};
 use crate::send_bridge::boxed_send;
 use crate::storage::Storage;
 
@@ -178,18 +183,9 @@ impl AsyncFileReader for StorageFileReader {
     }
 }
 
-/// Reads a data file and aligns it to `schema`: only the file's columns that `schema`
-/// names are decoded, columns the file lacks (added to the table after it was written)
-/// are null, and every column is cast to the table's type. With `window`, only those
-/// rows of the file are decoded (row groups outside it are not even fetched).
-pub(crate) async fn read(
-    storage: Arc<dyn Storage>,
-    path: &str,
-    size: u64,
-    schema: &SchemaRef,
-    window: Option<Range<usize>>,
-) -> Result<Vec<RecordBatch>, DeltaError> {
-    let parquet_error = |err: ParquetError| match err {
+/// A parquet error as the Delta error of reading `path`; a storage error stays one.
+fn parquet_error(path: &str, err: ParquetError) -> DeltaError {
+    match err {
         ParquetError::External(inner) => match inner.downcast::<crate::storage::StorageError>() {
             Ok(storage_error) => DeltaError::Storage(*storage_error),
             Err(other) => DeltaError::Parquet {
@@ -201,11 +197,38 @@ pub(crate) async fn read(
             file: path.to_owned(),
             detail: other.to_string(),
         },
-    };
+    }
+}
+
+type Builder = ParquetRecordBatchStreamBuilder<StorageFileReader>;
+
+/// A reader of the file at `path`, its footer read.
+async fn open(storage: Arc<dyn Storage>, path: &str, size: u64) -> Result<Builder, DeltaError> {
     let reader = StorageFileReader::new(storage, path, size);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+    ParquetRecordBatchStreamBuilder::new(reader)
         .await
-        .map_err(parquet_error)?;
+        .map_err(|err| parquet_error(path, err))
+}
+
+/// Decodes the file's columns that `schema` names, aligned to `schema`.
+async fn decode(
+    builder: Builder,
+    schema: &SchemaRef,
+    path: &str,
+) -> Result<Vec<RecordBatch>, DeltaError> {
+    let stream = builder.build().map_err(|err| parquet_error(path, err))?;
+    let batches: Vec<RecordBatch> = stream
+        .try_collect()
+        .await
+        .map_err(|err| parquet_error(path, err))?;
+    batches
+        .iter()
+        .map(|batch| align(batch, schema, path))
+        .collect()
+}
+
+/// Only the file's columns that `schema` names are decoded.
+fn project(builder: Builder, schema: &SchemaRef) -> Builder {
     let wanted: Vec<usize> = builder
         .parquet_schema()
         .root_schema()
@@ -216,18 +239,105 @@ pub(crate) async fn read(
         .map(|(index, _)| index)
         .collect();
     let projection = ProjectionMask::roots(builder.parquet_schema(), wanted);
-    let mut builder = builder.with_projection(projection).with_batch_size(8192);
+    builder.with_projection(projection).with_batch_size(8192)
+}
+
+/// Reads a data file and aligns it to `schema`: only the file's columns that `schema`
+/// names are decoded, columns the file lacks (added to the table after it was written)
+/// are null, and every column is cast to the table's type. With `window`, only those
+/// rows of the file are decoded (row groups outside it are not even fetched).
+pub(crate) async fn read(
+    storage: Arc<dyn Storage>,
+    path: &str,
+    size: u64,
+    schema: &SchemaRef,
+    window: Option<Range<usize>>,
+) -> Result<Vec<RecordBatch>, DeltaError> {
+    let mut builder = project(open(storage, path, size).await?, schema);
     if let Some(window) = window {
         builder = builder
             .with_offset(window.start)
             .with_limit(window.end.saturating_sub(window.start));
     }
-    let stream = builder.build().map_err(parquet_error)?;
-    let batches: Vec<RecordBatch> = stream.try_collect().await.map_err(parquet_error)?;
-    batches
+    decode(builder, schema, path).await
+}
+
+/// A file read with its row groups pruned: the rows of the groups kept and how many
+/// groups were read and skipped.
+#[derive(Debug)]
+pub(crate) struct PrunedRead {
+    pub(crate) batches: Vec<RecordBatch>,
+    pub(crate) row_groups_read: usize,
+    pub(crate) row_groups_skipped: usize,
+}
+
+/// Like [`read`], but only the row groups whose statistics of `columns` (in the form
+/// of a file's [`FileStats`]) `keep` accepts are fetched and decoded.
+pub(crate) async fn read_pruned(
+    storage: Arc<dyn Storage>,
+    path: &str,
+    size: u64,
+    schema: &SchemaRef,
+    columns: &[String],
+    keep: &(dyn Fn(&FileStats) -> bool + Send + Sync),
+) -> Result<PrunedRead, DeltaError> {
+    let builder = open(storage, path, size).await?;
+    let stats = row_group_stats(&builder, columns);
+    let kept: Vec<usize> = (0..stats.len()).filter(|&i| keep(&stats[i])).collect();
+    let row_groups_read = kept.len();
+    let batches = if kept.is_empty() {
+        Vec::new()
+    } else {
+        decode(project(builder, schema).with_row_groups(kept), schema, path).await?
+    };
+    Ok(PrunedRead {
+        batches,
+        row_groups_read,
+        row_groups_skipped: stats.len() - row_groups_read,
+    })
+}
+
+/// Each row group's row count and, for `columns`, its null count, minimum and (when
+/// exact) maximum, from the footer.
+fn row_group_stats(builder: &Builder, columns: &[String]) -> Vec<FileStats> {
+    let groups = builder.metadata().row_groups();
+    let mut stats: Vec<FileStats> = groups
         .iter()
-        .map(|batch| align(batch, schema, path))
-        .collect()
+        .map(|group| FileStats {
+            num_records: group.num_rows(),
+            ..FileStats::default()
+        })
+        .collect();
+    for column in columns {
+        let Ok(converter) =
+            StatisticsConverter::try_new(column, builder.schema(), builder.parquet_schema())
+        else {
+            continue;
+        };
+        let (Ok(mins), Ok(maxes), Ok(exact), Ok(nulls)) = (
+            converter.row_group_mins(groups),
+            converter.row_group_maxes(groups),
+            converter.row_group_is_max_value_exact(groups),
+            converter.row_group_null_counts(groups),
+        ) else {
+            continue;
+        };
+        for (index, group) in stats.iter_mut().enumerate() {
+            if nulls.is_valid(index) {
+                group
+                    .null_count
+                    .insert(column.clone(), Value::from(nulls.value(index)));
+            }
+            if let Some((min, _)) = min_max(&mins.slice(index, 1)) {
+                group.min_values.insert(column.clone(), min);
+            }
+            let exact = exact.is_valid(index) && exact.value(index);
+            if let (true, Some((_, Some(max)))) = (exact, min_max(&maxes.slice(index, 1))) {
+                group.max_values.insert(column.clone(), max);
+            }
+        }
+    }
+    stats
 }
 
 /// Shapes a batch to `schema`: by column name, casting types, nulls for missing columns.

@@ -3,7 +3,9 @@
 //! A scan reads only the data files whose statistics (or partition values) can satisfy
 //! the query's simple filters (`column <op> literal`); DataFusion still applies every
 //! filter to the rows, so pruning is an optimisation and never changes a result.
-//! Files are read one at a time, by row group, through the table's storage.
+//! The scan ([`DeltaScanExec`]) reads the files one at a time through the table's
+//! storage, and in each only the row groups whose statistics can satisfy the same
+//! filters.
 
 use std::sync::Arc;
 
@@ -13,18 +15,14 @@ use chrono::DateTime;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::TableType;
-use datafusion::error::{DataFusionError, Result as DataFusionResult};
-use datafusion::execution::TaskContext;
+use datafusion::error::Result as DataFusionResult;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
-use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
-use futures::StreamExt;
+use datafusion::physical_plan::ExecutionPlan;
 use serde_json::Value;
 
 use super::actions::Add;
+use super::scan::DeltaScanExec;
 use super::{compare_values, DeltaTable, FileStats, Snapshot};
-use crate::send_bridge::boxed_send_stream;
 
 /// One version of a Delta table, queryable with SQL.
 #[derive(Debug, Clone)]
@@ -57,6 +55,11 @@ impl DeltaTableProvider {
     /// The data files a scan with `filters` must read.
     pub fn files_for(&self, filters: &[Expr]) -> Vec<Add> {
         let conditions: Vec<Condition> = filters.iter().flat_map(conditions_of).collect();
+        self.files_matching(&conditions)
+    }
+
+    /// The data files whose statistics or partition values can satisfy `conditions`.
+    fn files_matching(&self, conditions: &[Condition]) -> Vec<Add> {
         let partition_columns = &self.snapshot.metadata().partition_columns;
         self.snapshot
             .files()
@@ -91,10 +94,10 @@ impl DeltaTableProvider {
 
 /// `column <op> value`, with the value in statistics form.
 #[derive(Debug)]
-struct Condition {
-    column: String,
-    op: Operator,
-    value: Value,
+pub(super) struct Condition {
+    pub(super) column: String,
+    pub(super) op: Operator,
+    pub(super) value: Value,
 }
 
 impl Condition {
@@ -117,7 +120,7 @@ impl Condition {
         }
     }
 
-    fn may_hold_in(&self, stats: &FileStats) -> bool {
+    pub(super) fn may_hold_in(&self, stats: &FileStats) -> bool {
         if stats.num_records > 0
             && stats.null_count.get(&self.column).and_then(Value::as_i64) == Some(stats.num_records)
         {
@@ -220,49 +223,6 @@ fn condition(column: &str, op: Operator, literal: &ScalarValue) -> Option<Condit
     })
 }
 
-/// The files of one scan, read in order as one partition, with only the scan's columns
-/// decoded.
-#[derive(Debug)]
-struct DeltaFilesStream {
-    provider: DeltaTableProvider,
-    files: Vec<Add>,
-    schema: SchemaRef,
-}
-
-// SAFETY: as for DeltaTableProvider.
-#[cfg(target_arch = "wasm32")]
-unsafe impl Send for DeltaFilesStream {}
-#[cfg(target_arch = "wasm32")]
-unsafe impl Sync for DeltaFilesStream {}
-
-impl PartitionStream for DeltaFilesStream {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _context: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let table = self.provider.table.clone();
-        let snapshot = self.provider.snapshot.clone();
-        let files = self.files.clone();
-        let schema = self.schema.clone();
-        let batches = futures::stream::iter(files).then(move |add| {
-            let table = table.clone();
-            let snapshot = snapshot.clone();
-            let schema = schema.clone();
-            async move {
-                table
-                    .read_file_as(&snapshot, &add, &schema)
-                    .await
-                    .map_err(|err| DataFusionError::External(Box::new(err)))
-            }
-        });
-        Box::pin(RecordBatchStreamAdapter::new(
-            self.schema().clone(),
-            boxed_send_stream(batches),
-        ))
-    }
-}
-
 #[async_trait]
 impl TableProvider for DeltaTableProvider {
     fn schema(&self) -> SchemaRef {
@@ -292,19 +252,16 @@ impl TableProvider for DeltaTableProvider {
             Some(indices) => Arc::new(self.snapshot.schema().project(indices)?),
             None => self.snapshot.schema().clone(),
         };
-        let stream = DeltaFilesStream {
-            provider: self.clone(),
-            files: self.files_for(filters),
-            schema: schema.clone(),
-        };
-        let exec = StreamingTableExec::try_new(
+        let conditions: Vec<Condition> = filters.iter().flat_map(conditions_of).collect();
+        let files = self.files_matching(&conditions);
+        let exec = DeltaScanExec::new(
+            self.table.clone(),
+            self.snapshot.clone(),
+            files,
             schema,
-            vec![Arc::new(stream)],
-            None,
-            Vec::new(),
-            false,
+            conditions,
             limit,
-        )?;
+        );
         Ok(Arc::new(exec))
     }
 }

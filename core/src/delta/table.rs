@@ -274,6 +274,39 @@ impl DeltaTable {
         self.read_file_window(snapshot, add, schema, None).await
     }
 
+    /// Reads the row groups of one data file whose statistics of `columns` `keep`
+    /// accepts, shaped to `schema`: the rows, and how many row groups were read and
+    /// skipped.
+    pub(crate) async fn read_file_pruned(
+        &self,
+        snapshot: &Snapshot,
+        add: &Add,
+        schema: &SchemaRef,
+        columns: &[String],
+        keep: &(dyn Fn(&FileStats) -> bool + Send + Sync),
+    ) -> DeltaResult<(RecordBatch, usize, usize)> {
+        let path = self.file_path(&add.path);
+        let read = parquet_io::read_pruned(
+            self.storage.clone(),
+            &path,
+            add.size as u64,
+            schema,
+            columns,
+            keep,
+        )
+        .await;
+        let read = match read {
+            Err(DeltaError::Storage(StorageError::NotFound { .. })) => {
+                return Err(DeltaError::Storage(StorageError::NotFound { path }))
+            }
+            other => other?,
+        };
+        let batch = concat_batches(schema, &read.batches)
+            .map_err(|err| self.schema_error(err.to_string()))?;
+        let batch = self.fill_partition_columns(snapshot, add, batch)?;
+        Ok((batch, read.row_groups_read, read.row_groups_skipped))
+    }
+
     /// Rows `offset..offset + limit` of `snapshot`, counting through its data files in
     /// log order: the files before the window are skipped by their statistics, and
     /// only the row groups of the window are decoded. A file without a row count in

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use datafusion::error::DataFusionError;
+use datafusion::sql::sqlparser::parser::ParserError;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -128,7 +129,15 @@ impl SqlError {
         };
         let message = err.find_root().message().trim().to_owned();
         match err.find_root() {
-            DataFusionError::SQL(..) => SqlError::Parse { message, position },
+            DataFusionError::SQL(parse, _) => SqlError::Parse {
+                message: match parse.as_ref() {
+                    ParserError::ParserError(text) | ParserError::TokenizerError(text) => {
+                        text.clone()
+                    }
+                    other => other.to_string(),
+                },
+                position,
+            },
             DataFusionError::Plan(_)
             | DataFusionError::SchemaError(..)
             | DataFusionError::NotImplemented(_) => SqlError::Plan { message, position },

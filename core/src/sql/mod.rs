@@ -19,6 +19,9 @@ mod output;
 mod plan;
 mod statement;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
 use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;

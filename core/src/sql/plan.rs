@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::physical_plan::metrics::MetricValue;
 use datafusion::physical_plan::{displayable, ExecutionPlan};
 
 use super::{PlanNode, SqlError};
@@ -25,7 +26,12 @@ pub(super) fn plan_node(plan: &Arc<dyn ExecutionPlan>, with_metrics: bool) -> Pl
             .sorted_for_display()
             .timestamps_removed()
             .iter()
-            .map(|metric| (metric.value().name().to_owned(), metric.value().to_string()))
+            .map(|metric| {
+                (
+                    metric.value().name().to_owned(),
+                    metric_text(metric.value()),
+                )
+            })
             .collect(),
         _ => Vec::new(),
     };
@@ -38,6 +44,24 @@ pub(super) fn plan_node(plan: &Arc<dyn ExecutionPlan>, with_metrics: bool) -> Pl
             .into_iter()
             .map(|child| plan_node(child, with_metrics))
             .collect(),
+    }
+}
+
+/// A metric's value: counts exactly (`2663`, not `2.66 K`), times as DataFusion
+/// prints them (`1.25ms`).
+fn metric_text(value: &MetricValue) -> String {
+    match value {
+        MetricValue::OutputRows(_)
+        | MetricValue::SpillCount(_)
+        | MetricValue::SpilledBytes(_)
+        | MetricValue::OutputBytes(_)
+        | MetricValue::OutputBatches(_)
+        | MetricValue::SpilledRows(_)
+        | MetricValue::CurrentMemoryUsage(_)
+        | MetricValue::Count { .. }
+        | MetricValue::Gauge { .. }
+        | MetricValue::PeakMemoryUsage { .. } => value.as_usize().to_string(),
+        other => other.to_string(),
     }
 }
 
