@@ -132,7 +132,7 @@ fn ColumnSelect(
     view! {
         <label>
             {label} " "
-            <select on:change=change prop:value=current>
+            <select aria-label=label on:change=change prop:value=current>
                 {optional.then(|| view! { <option value="">"(none)"</option> })}
                 {move || {
                     columns
