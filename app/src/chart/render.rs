@@ -5,8 +5,9 @@
 //! area) gets `class="mark <kind>"` and `data-series="<index>"`, and the sentinels go.
 //! The root gets `role="img"` and the chart's description as its accessible name.
 
-use medallion_core::sql::chart::{ChartData, ChartKind, XScale};
+use medallion_core::sql::chart::{number_label, ChartData, ChartKind, XScale};
 use plotters::chart::SeriesAnno;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
@@ -27,10 +28,34 @@ const PALETTE: [RGBColor; 10] = [
 const BEGIN: RGBColor = RGBColor(1, 2, 0xfe);
 /// Ends them.
 const END: RGBColor = RGBColor(1, 2, 0xff);
-/// The most category labels along the x axis.
-const MAX_X_LABELS: usize = 24;
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<TickedAxis, RangedCoordf64>>;
+
+/// A linear x axis whose ticks are core's (plotters' own `WithKeyPoints` cannot take a
+/// label formatter).
+struct TickedAxis {
+    low: f64,
+    high: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, (from, to): (i32, i32)) -> i32 {
+        let share = (value - self.low) / (self.high - self.low);
+        from + (f64::from(to - from) * share).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.low..self.high
+    }
+}
 
 /// The chart as an SVG document of `width` × `height` pixels, described by `label`.
 pub fn svg(data: &ChartData, label: &str, (width, height): (u32, u32)) -> Result<String, String> {
@@ -50,14 +75,30 @@ fn draw(
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(text)?;
     let (x0, x1) = data.x_range;
+    let ticks = data.x_ticks();
+    let axis = TickedAxis {
+        low: x0,
+        high: x1,
+        ticks: ticks.iter().map(|tick| tick.at).collect(),
+    };
     let (y0, y1) = data.y_range;
     let mut chart = ChartBuilder::on(root)
         .margin(12)
+        // Room for the last x label, centred on the axis' end.
+        .margin_right(40)
         .x_label_area_size(44)
         .y_label_area_size(64)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(axis, y0..y1)
         .map_err(text)?;
-    let x_format = |x: &f64| data.x_label(*x);
+    // A tick's label; plotters may ask for other points too, which get none.
+    let x_format = |x: &f64| {
+        ticks
+            .iter()
+            .find(|tick| (tick.at - *x).abs() <= (x1 - x0) * 1e-9)
+            .map(|tick| tick.label.clone())
+            .unwrap_or_default()
+    };
+    let y_format = |y: &f64| number_label(*y);
     let y_desc = match data.spec.kind {
         ChartKind::Histogram => "rows".to_owned(),
         _ => data.spec.y.clone(),
@@ -65,12 +106,13 @@ fn draw(
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(data.spec.x.as_str())
         .y_desc(y_desc)
+        .x_labels(ticks.len().max(1))
         .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
         .light_line_style(RGBColor(0xee, 0xee, 0xee))
         .label_style(("sans-serif", 13));
-    if let XScale::Category { labels } = &data.scale {
-        mesh.x_labels(labels.len().clamp(1, MAX_X_LABELS))
-            .disable_x_mesh();
+    if matches!(data.scale, XScale::Category { .. }) {
+        mesh.disable_x_mesh();
     }
     mesh.draw().map_err(text)?;
     let named = data.series.iter().any(|series| series.name.is_some());

@@ -13,6 +13,8 @@ use crate::explorer::Column;
 const MAX_BINS: usize = 20;
 /// A day in milliseconds.
 const DAY_MS: f64 = 86_400_000.0;
+/// About how many ticks an axis of times or numbers has.
+pub const MAX_TICKS: usize = 8;
 
 /// How a chart draws its points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -210,34 +212,105 @@ pub struct ChartData {
     pub skipped: usize,
 }
 
+/// A tick of the x axis: where it is and its label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// Along the x axis.
+    pub at: f64,
+    /// What it reads.
+    pub label: String,
+}
+
 impl ChartData {
-    /// The label of an x-axis tick at `x`: its category (none between two), its day
-    /// (or day and time over less than two days, UTC), or the number.
-    pub fn x_label(&self, x: f64) -> String {
+    /// The x axis's ticks: the categories (every n-th past [`MAX_TICKS`] × 3), UTC day
+    /// or hour boundaries for times (days only when every value is a day), labelled as
+    /// days or days and times, round numbers otherwise.
+    pub fn x_ticks(&self) -> Vec<Tick> {
+        let (low, high) = self.x_range;
         match &self.scale {
             XScale::Category { labels } => {
-                let index = x.round();
-                if (x - index).abs() > 1e-6 || index < 0.0 {
-                    return String::new();
-                }
-                labels.get(index as usize).cloned().unwrap_or_default()
+                let step = labels.len().div_ceil(MAX_TICKS * 3).max(1);
+                labels
+                    .iter()
+                    .enumerate()
+                    .step_by(step)
+                    .map(|(index, label)| Tick {
+                        at: index as f64,
+                        label: label.clone(),
+                    })
+                    .collect()
             }
             XScale::Time => {
-                let format = if self.x_range.1 - self.x_range.0 >= 2.0 * DAY_MS {
+                const HOUR: f64 = 3_600_000.0;
+                let steps = [1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0, 168.0, 336.0].map(|h| h * HOUR);
+                // Days (dates, or times at midnight) are not split into hours.
+                let days = self
+                    .series
+                    .iter()
+                    .flat_map(|series| &series.points)
+                    .all(|point| point.x.rem_euclid(DAY_MS) == 0.0);
+                let fits = |step: &f64| {
+                    (high - low) / step <= MAX_TICKS as f64 && (!days || *step >= DAY_MS)
+                };
+                let step = steps
+                    .into_iter()
+                    .find(fits)
+                    .unwrap_or_else(|| ((high - low) / MAX_TICKS as f64 / DAY_MS).ceil() * DAY_MS);
+                let format = if step >= DAY_MS {
                     "%Y-%m-%d"
                 } else {
                     "%m-%d %H:%M"
                 };
-                DateTime::from_timestamp_millis(x as i64)
-                    .map(|instant| instant.format(format).to_string())
-                    .unwrap_or_default()
+                multiples(low, high, step)
+                    .map(|at| Tick {
+                        at,
+                        label: DateTime::from_timestamp_millis(at as i64)
+                            .map(|instant| instant.format(format).to_string())
+                            .unwrap_or_default(),
+                    })
+                    .collect()
             }
             XScale::Number => {
-                let text = format!("{x:.2}");
-                text.trim_end_matches('0').trim_end_matches('.').to_owned()
+                let step = round_step((high - low) / MAX_TICKS as f64);
+                multiples(low, high, step)
+                    .map(|at| Tick {
+                        at,
+                        label: number_label(at),
+                    })
+                    .collect()
             }
         }
     }
+}
+
+/// A number as an axis labels it: at most two decimals, no trailing zeros.
+pub fn number_label(value: f64) -> String {
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "-0" => "0".to_owned(),
+        text => text.to_owned(),
+    }
+}
+
+/// The multiples of `step` from `low` to `high`.
+fn multiples(low: f64, high: f64, step: f64) -> impl Iterator<Item = f64> {
+    let first = (low / step).ceil() as i64;
+    let last = (high / step).floor() as i64;
+    (first..=last.max(first - 1)).map(move |n| n as f64 * step)
+}
+
+/// The round step (1, 2 or 5 times a power of ten) at least `raw`.
+fn round_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let magnitude = 10_f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|factor| factor * magnitude)
+        .find(|step| *step >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * magnitude)
 }
 
 /// One parsed row: x, y, series.

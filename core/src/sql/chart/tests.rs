@@ -231,33 +231,54 @@ fn a_histogram_counts_every_value_in_equal_bins() {
 }
 
 #[test]
-fn x_ticks_are_labelled_by_the_scale() {
+fn x_ticks_fall_on_categories_days_hours_and_round_numbers() {
+    let ticks = |data: &ChartData| -> Vec<(f64, String)> {
+        data.x_ticks()
+            .into_iter()
+            .map(|t| (t.at, t.label))
+            .collect()
+    };
     let columns = [column("day", "Date32"), column("v", "Int64")];
     let cells = rows(&[
         &[Some("2024-01-01"), Some("1")],
-        &[Some("2024-01-05"), Some("2")],
+        &[Some("2024-01-04"), Some("2")],
     ]);
-    let line = spec(ChartKind::Line, "day", "v", None);
-    let data = ChartData::from_rows(&line, &columns, &cells).expect("chart");
-    assert_eq!(data.x_label(1_704_067_200_000.0), "2024-01-01");
-    let bar = spec(ChartKind::Bar, "day", "v", None);
-    let data = ChartData::from_rows(&bar, &columns, &cells).expect("chart");
-    assert_eq!(data.x_label(1.0), "2024-01-05");
-    assert_eq!(data.x_label(0.5), "");
-    assert_eq!(data.x_label(7.0), "");
-    let hours = [column("at", "Timestamp(µs, None)"), column("v", "Int64")];
-    let cells = rows(&[
-        &[Some("2024-01-01T08:00:00"), Some("1")],
-        &[Some("2024-01-01T10:30:00"), Some("2")],
-    ]);
-    let data = ChartData::from_rows(&spec(ChartKind::Line, "at", "v", None), &hours, &cells)
+    let line = ChartData::from_rows(&spec(ChartKind::Line, "day", "v", None), &columns, &cells)
+        .expect("chart");
+    let jan_1 = 1_704_067_200_000.0;
+    let day = 86_400_000.0;
+    assert_eq!(
+        ticks(&line),
+        [
+            (jan_1, "2024-01-01".to_owned()),
+            (jan_1 + day, "2024-01-02".to_owned()),
+            (jan_1 + 2.0 * day, "2024-01-03".to_owned()),
+            (jan_1 + 3.0 * day, "2024-01-04".to_owned()),
+        ]
+    );
+    let bar = ChartData::from_rows(&spec(ChartKind::Bar, "day", "v", None), &columns, &cells)
         .expect("chart");
     assert_eq!(
-        data.x_label(1_704_096_000_000.0 + 1_800_000.0),
-        "01-01 08:30"
+        ticks(&bar),
+        [
+            (0.0, "2024-01-01".to_owned()),
+            (1.0, "2024-01-04".to_owned())
+        ]
     );
-    let scatter = spec(ChartKind::Scatter, "v", "v", None);
-    let numbers = ChartData::from_rows(&scatter, &hours, &cells).expect("chart");
-    assert_eq!(numbers.x_label(2.5), "2.5");
-    assert_eq!(numbers.x_label(3.0), "3");
+    let hours = [column("at", "Timestamp(µs, None)"), column("v", "Int64")];
+    let cells = rows(&[
+        &[Some("2024-01-01T08:10:00"), Some("1")],
+        &[Some("2024-01-01T10:30:00"), Some("2.5")],
+    ]);
+    let at = ChartData::from_rows(&spec(ChartKind::Line, "at", "v", None), &hours, &cells)
+        .expect("chart");
+    let labels: Vec<String> = at.x_ticks().into_iter().map(|t| t.label).collect();
+    assert_eq!(labels, ["01-01 09:00", "01-01 10:00"]);
+    let scatter = ChartData::from_rows(&spec(ChartKind::Scatter, "v", "v", None), &hours, &cells)
+        .expect("chart");
+    let labels: Vec<String> = scatter.x_ticks().into_iter().map(|t| t.label).collect();
+    assert_eq!(labels, ["1", "1.2", "1.4", "1.6", "1.8", "2", "2.2", "2.4"]);
+    assert_eq!(number_label(12000.0), "12000");
+    assert_eq!(number_label(-0.001), "0");
+    assert_eq!(number_label(0.25), "0.25");
 }
