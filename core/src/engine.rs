@@ -1,7 +1,8 @@
 //! The SQL engine: one Apache DataFusion session, configured for where it runs.
 //!
 //! In the browser there is one thread and no tokio runtime, so the session plans for
-//! a single partition and every operator runs inside the calling future. Natively the
+//! a single partition and every operator runs inside the calling future, letting the
+//! event loop run every few milliseconds (`browser::event_loop`). Natively the
 //! session uses one partition per core and expects a tokio runtime.
 
 use std::sync::Arc;
@@ -43,9 +44,11 @@ fn session(single_task: bool) -> SessionContext {
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(SequentialPartitions))
-        .build();
-    SessionContext::new_with_state(state)
+        .with_physical_optimizer_rule(Arc::new(SequentialPartitions));
+    #[cfg(target_arch = "wasm32")]
+    let state =
+        state.with_physical_optimizer_rule(Arc::new(crate::browser::event_loop::YieldToEventLoop));
+    SessionContext::new_with_state(state.build())
 }
 
 /// A physical optimizer rule for runtimes that cannot spawn tasks (the browser):

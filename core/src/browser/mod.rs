@@ -5,9 +5,11 @@
 //! - [`IndexedDbCheckpointStore`], a [`CheckpointStore`](crate::checkpoint::CheckpointStore)
 //!   in one IndexedDB object store, batches as readwrite transactions.
 //! - [`web_lock`]: the Web Locks API, which serialises atomic steps across tabs.
+//! - [`event_loop`]: SQL plans that let the event loop run while they compute.
 //!
 //! Everything here works on the main thread and in a dedicated worker.
 
+pub mod event_loop;
 mod indexeddb;
 mod opfs;
 pub mod web_lock;
@@ -171,6 +173,12 @@ mod tests {
             .await
             .expect("open OPFS");
         crate::delta::scenario::table_lifecycle(std::sync::Arc::new(storage)).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_sql_console_reads_opfs_tables_at_any_version_with_plans() {
+        let storage = OpfsStorage::open(&unique("sql")).await.expect("open OPFS");
+        crate::sql::scenario::small_table(std::sync::Arc::new(storage)).await;
     }
 
     #[wasm_bindgen_test]

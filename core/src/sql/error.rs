@@ -8,7 +8,6 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::delta::DeltaError;
-use crate::models::ModelError;
 use crate::storage::StorageError;
 
 /// A position in the SQL text, 1-based.
@@ -81,9 +80,6 @@ pub enum SqlError {
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The dbt project's views could not be defined.
-    #[error(transparent)]
-    Model(#[from] ModelError),
     /// A result could not be formatted or exported.
     #[error("the result could not be written: {0}")]
     Output(String),

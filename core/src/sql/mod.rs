@@ -19,6 +19,9 @@ mod output;
 mod plan;
 mod statement;
 
+#[cfg(test)]
+pub(crate) mod scenario;
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 

@@ -9,9 +9,16 @@ use datafusion::physical_plan::{displayable, ExecutionPlan};
 
 use super::{PlanNode, SqlError};
 
+/// The browser's pass-through operator that lets the event loop run
+/// (`browser::event_loop`): not part of the query, so left out of the tree.
+const YIELD_OPERATOR: &str = "EventLoopYieldExec";
+
 /// `plan` and its inputs; with `metrics`, each operator's metrics summed over its
 /// partitions (read them after the plan ran).
 pub(super) fn plan_node(plan: &Arc<dyn ExecutionPlan>, with_metrics: bool) -> PlanNode {
+    if let (YIELD_OPERATOR, [input]) = (plan.name(), plan.children().as_slice()) {
+        return plan_node(input, with_metrics);
+    }
     let operator = plan.name().to_owned();
     let line = displayable(plan.as_ref()).one_line().to_string();
     let line = line.trim();

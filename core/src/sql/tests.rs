@@ -377,6 +377,13 @@ fn results_render_as_a_table_csv_and_json_and_export() {
         );
         assert_eq!(output.export(ExportFormat::Csv).unwrap(), csv.as_bytes());
         assert_eq!(&output.export(ExportFormat::Parquet).unwrap()[..4], b"PAR1");
+        let empty = run(&console, "select 1 as one where false").await.unwrap();
+        assert_eq!(empty.render(TextFormat::Json).unwrap(), "[]");
+        assert!(empty
+            .render(TextFormat::Table)
+            .unwrap()
+            .ends_with("┘\n0 rows\n"));
+        assert_eq!(empty.render(TextFormat::Csv).unwrap(), "one\n");
         assert_eq!("json".parse::<TextFormat>(), Ok(TextFormat::Json));
         assert!("xml".parse::<TextFormat>().is_err());
         // A command runs through DataFusion and its view is queryable.
@@ -391,4 +398,9 @@ fn results_render_as_a_table_csv_and_json_and_export() {
             .await
             .expect("the new view");
     });
+}
+
+#[test]
+fn a_small_table_travels_in_time_and_prunes_in_a_plan() {
+    runtime().block_on(super::scenario::small_table(Arc::new(MemoryStorage::new())));
 }
