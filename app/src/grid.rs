@@ -72,6 +72,17 @@ fn first_visible(total: u64, scroll_top: f64) -> u64 {
     }
 }
 
+/// The grid's height: the header and the visible rows, fewer for a short result (with
+/// room for a horizontal scroll bar).
+fn grid_height(total: u64) -> f64 {
+    let rows = total.clamp(1, VISIBLE_ROWS) as f64;
+    if total > VISIBLE_ROWS {
+        (rows + 1.0) * ROW_PX + 2.0
+    } else {
+        (rows + 1.0) * ROW_PX + 18.0
+    }
+}
+
 fn spacer_height(total: u64) -> f64 {
     (total as f64 * ROW_PX).min(MAX_SCROLL_PX)
 }
@@ -127,7 +138,7 @@ pub fn Grid(
             aria-rowcount=move || (total.get() + 1).to_string()
             aria-colcount=move || (width() + 1).to_string()
             aria-label=move || label.get()
-            style=format!("height: {}px", (VISIBLE_ROWS as f64 + 1.0) * ROW_PX + 2.0)
+            style=move || format!("height: {}px", grid_height(total.get()))
             node_ref=scroller
             on:scroll=move |_| {
                 if let Some(element) = scroller.get_untracked() {

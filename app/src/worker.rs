@@ -4,9 +4,10 @@
 
 mod sql;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 
 use futures::channel::mpsc;
 use futures::StreamExt;
@@ -69,6 +70,47 @@ fn report_panics() {
     }));
 }
 
+/// The page's Cancel: set as the message arrives, asked by a run between steps and
+/// awaited beside a query.
+#[derive(Default)]
+struct Cancel {
+    requested: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Cancel {
+    /// Whether a cancel came since the last [`Cancel::reset`].
+    fn get(&self) -> bool {
+        self.requested.get()
+    }
+
+    /// A cancel came: wakes whoever awaits [`Cancel::requested`].
+    fn set(&self) {
+        self.requested.set(true);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Forgets an earlier cancel, as a new run or query starts.
+    fn reset(&self) {
+        self.requested.set(false);
+    }
+
+    /// Resolves when a cancel comes.
+    async fn requested(&self) {
+        futures::future::poll_fn(|context| {
+            if self.requested.get() {
+                Poll::Ready(())
+            } else {
+                *self.waker.borrow_mut() = Some(context.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
 /// The stores and the lakehouse over them.
 struct State {
     storage: Arc<dyn Storage>,
@@ -117,7 +159,7 @@ async fn handle(
     state: &State,
     request: Request,
     file: Option<web_sys::File>,
-    cancel: &Cell<bool>,
+    cancel: &Cancel,
 ) -> Result<Answer, String> {
     let reply = match request {
         Request::LandFile { name, entity } => {
@@ -159,7 +201,7 @@ async fn handle(
                 .map_err(|err| err.to_string())?,
         }),
         Request::Run { stages } => {
-            cancel.set(false);
+            cancel.reset();
             let report = state
                 .lakehouse
                 .run(&stages, &mut |progress| {
@@ -301,7 +343,7 @@ async fn handle(
 /// Starts answering the page's messages.
 pub fn start() {
     report_panics();
-    let cancel = Rc::new(Cell::new(false));
+    let cancel = Rc::new(Cancel::default());
     let (queue, mut requests) = mpsc::unbounded::<(Request, Option<web_sys::File>)>();
     let on_message = {
         let cancel = cancel.clone();
@@ -318,7 +360,7 @@ pub fn start() {
                 (data.as_string().unwrap_or_default(), None)
             };
             match serde_json::from_str::<Request>(&text) {
-                Ok(Request::Cancel) => cancel.set(true),
+                Ok(Request::Cancel) => cancel.set(),
                 Ok(request) => {
                     let _ = queue.unbounded_send((request, file));
                 }

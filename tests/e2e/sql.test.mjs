@@ -26,7 +26,7 @@ const medallion =
 function cli(...args) {
   return execFileSync(medallion, ['--warehouse', warehouse, '--project', join(root, 'models'), ...args], {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -47,10 +47,12 @@ async function openSql() {
   await editor().waitFor();
 }
 
-/** Puts `sql` in the editor, runs it and waits for its answer; returns the status text. */
-async function runQuery(sql, { timeout = 120_000 } = {}) {
+/** Puts `sql` in the editor, runs it (by the button, or by Ctrl+Enter with `keys`) and
+ * waits for its answer; returns the status text. */
+async function runQuery(sql, { timeout = 120_000, keys = false } = {}) {
   await editor().fill(sql);
-  await page.getByRole('button', { name: 'Run query' }).click();
+  if (keys) await editor().press('Control+Enter');
+  else await page.getByRole('button', { name: 'Run query' }).click();
   await page.locator('[data-testid="sql-status"]:not(.sql-running)').waitFor({ timeout });
   return status().innerText();
 }
@@ -78,12 +80,6 @@ before(async () => {
   await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
   await loadAndRun(1);
   await loadAndRun(2);
-  // The same batches natively, into a warehouse of the test's own.
-  warehouse = await mkdtemp(join(tmpdir(), 'medallion-sql-'));
-  for (const batch of ['batch_001', 'batch_002']) {
-    cli('land', join(root, 'sample_data', batch));
-    cli('pipeline');
-  }
   await openSql();
 });
 
@@ -99,6 +95,12 @@ test('a GROUP BY over gold.fact_trips shows the rows medallion sql gives nativel
 FROM gold.fact_trips
 GROUP BY status
 ORDER BY status`;
+  // The same batches natively, into a warehouse of the test's own.
+  warehouse = await mkdtemp(join(tmpdir(), 'medallion-sql-'));
+  for (const batch of ['batch_001', 'batch_002']) {
+    cli('land', join(root, 'sample_data', batch));
+    cli('pipeline');
+  }
   assert.match(await runQuery(sql), /^2 rows in \d/);
   const native = cli('sql', sql, '--format', 'csv').trimEnd().split('\n').map((line) => line.split(','));
   assert.deepEqual(await gridHeader(), ['#', ...native[0]]);
@@ -127,9 +129,10 @@ test('a typo shows the error with its line and column, marked in the editor; the
   await mark.waitFor();
   assert.equal(await mark.innerText(), 'gold');
   await screenshot(page, 'sql-typo');
-  assert.match(await runQuery('SELECT count(*) AS trips FROM gold.fact_trips'), /^1 row in /);
+  assert.match(await runQuery('SELECT count(*) AS trips FROM gold.fact_trips', { keys: true }), /^1 row in /);
   assert.deepEqual(await gridRows(), [['2663']]);
   assert.equal(await page.getByTestId('sql-error-mark').count(), 0);
+  assert.equal(await editor().inputValue(), 'SELECT count(*) AS trips FROM gold.fact_trips', 'Ctrl+Enter adds no line');
 });
 
 test('gold.dim_customer@v1 is batch 1 after batch 2; DESCRIBE HISTORY has one row per version', async () => {

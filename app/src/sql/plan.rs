@@ -23,11 +23,11 @@ fn plan_item(node: PlanNode) -> AnyView {
                         .map(|(name, value)| {
                             let class = format!("metric metric-{name}");
                             view! {
-                            <li class=class>
-                                <span class="metric-name">{name}</span>
-                                " "
-                                <span class="metric-value">{value}</span>
-                            </li>
+                                <li class=class>
+                                    <span class="metric-name">{name}</span>
+                                    " "
+                                    <span class="metric-value">{value}</span>
+                                </li>
                             }
                         })
                         .collect_view()}

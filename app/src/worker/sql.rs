@@ -1,13 +1,14 @@
 //! The worker's SQL console: it runs the page's queries over the warehouse and keeps
 //! the last result, for the grid's pages and the downloads.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
+use futures::future::{self, Either};
 use medallion_core::lakehouse::Lakehouse;
-use medallion_core::sql::{QueryOutput, SqlFailure};
+use medallion_core::sql::{QueryOutput, SqlError, SqlFailure};
 use medallion_core::warehouse::ExportFormat;
 
-use super::Answer;
+use super::{Answer, Cancel};
 use crate::protocol::Reply;
 
 /// The last query's result, kept until the next query.
@@ -28,16 +29,25 @@ fn failure(message: String) -> Reply {
 const NO_RESULT: &str = "no query result is kept: run a query first";
 
 impl LastResult {
-    /// Runs `sql`, asking `cancel` after each batch; the result is kept.
-    pub(super) async fn run(&self, lakehouse: &Lakehouse, sql: &str, cancel: &Cell<bool>) -> Reply {
-        cancel.set(false);
+    /// Runs `sql`, asking `cancel` after each batch; the result is kept. A cancel that
+    /// arrives while an operator computes (an aggregate that sends its one batch at the
+    /// end) drops the query there.
+    pub(super) async fn run(&self, lakehouse: &Lakehouse, sql: &str, cancel: &Cancel) -> Reply {
+        cancel.reset();
         // The previous result's memory goes before the next one is built.
         *self.0.borrow_mut() = None;
         let console = match lakehouse.sql_console().await {
             Ok(console) => console,
             Err(err) => return failure(err.to_string()),
         };
-        match console.run(sql, &mut || cancel.get()).await {
+        let mut stop = || cancel.get();
+        let query = std::pin::pin!(console.run(sql, &mut stop));
+        let stopped = std::pin::pin!(cancel.requested());
+        let outcome = match future::select(query, stopped).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(((), _)) => Err(SqlError::Cancelled),
+        };
+        match outcome {
             Ok(output) => {
                 let summary = Box::new(output.summary().clone());
                 *self.0.borrow_mut() = Some(output);
