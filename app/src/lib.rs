@@ -5,7 +5,9 @@
 
 #![cfg(target_arch = "wasm32")]
 
+mod chart;
 mod connection;
+mod dashboard;
 mod explorer;
 mod grid;
 mod inspector;

@@ -8,11 +8,13 @@ use leptos::prelude::*;
 use medallion_core::lakehouse::{RunSummary, Stage, TableCard};
 use medallion_core::landing::FileFormat;
 use medallion_core::sample::bundled_spec;
+use medallion_core::sql::dashboard::Dashboard as DashboardData;
 use medallion_core::warehouse;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::connection::{Connection, WorkerEvent};
+use crate::dashboard::Dashboard;
 use crate::explorer::{Explorer, ExplorerState};
 use crate::inspector::{Inspector, InspectorState};
 use crate::lineage::{Lineage, LineageState, Query};
@@ -85,6 +87,8 @@ struct Ui {
     route: RwSignal<Route>,
     /// What the worker found of OPFS, IndexedDB and the SQL engine.
     environment: RwSignal<Option<EnvironmentStatus>>,
+    /// The Gold dashboard, asked for on Ready and after each run.
+    dashboard: RwSignal<Option<DashboardData>>,
 }
 
 impl Ui {
@@ -133,6 +137,7 @@ impl Ui {
                 connection.post(&Request::Board);
                 connection.post(&Request::Landing);
                 connection.post(&Request::Environment);
+                connection.post(&Request::Dashboard);
                 self.inspector.refresh(connection);
                 self.refresh_route();
             }
@@ -161,6 +166,7 @@ impl Ui {
                 });
                 self.summary.set(Some(summary));
                 connection.post(&Request::Board);
+                connection.post(&Request::Dashboard);
                 connection.post(&Request::Landing);
                 self.inspector.refresh(connection);
                 self.refresh_route();
@@ -183,12 +189,14 @@ impl Ui {
                     moved
                 });
                 if new.is_empty() {
+                    connection.post(&Request::Dashboard);
                     self.explorer.clear();
                     self.inspector.refresh(connection);
                 }
                 self.cards.set(new);
             }
             Reply::Environment { status } => self.environment.set(Some(status)),
+            Reply::Dashboard { dashboard } => self.dashboard.set(Some(*dashboard)),
             Reply::Lineage { view } => self.lineage.show(*view),
             Reply::NodeDetails { details } => self.lineage.details.set(Some(*details)),
             Reply::ColumnLineage { lineage } => self.lineage.column.set(Some(lineage)),
@@ -343,7 +351,7 @@ impl Ui {
 }
 
 /// Hands `bytes` to the browser as a download named `file_name`.
-fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
     let failed = |err: JsValue| format!("{file_name}: cannot be saved: {err:?}");
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(failed)?;
@@ -390,6 +398,7 @@ pub fn Playground() -> impl IntoView {
         sql: SqlState::new(),
         route: route::current(),
         environment: RwSignal::new(None),
+        dashboard: RwSignal::new(None),
     };
     let connection = ui.connection;
     connection.start(move |event| ui.on_event(event));
@@ -412,6 +421,7 @@ pub fn Playground() -> impl IntoView {
                     </div>
                     <div class="column">
                         <Board ui />
+                        <Dashboard dashboard=ui.dashboard />
                         <Inspector state=ui.inspector connection />
                     </div>
                 </div>

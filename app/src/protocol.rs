@@ -3,6 +3,7 @@
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
 use medallion_core::lakehouse::{LineageView, RunProgress, RunSummary, Stage, TableCard};
 use medallion_core::lineage::{ColumnLineage, NodeDetails};
+use medallion_core::sql::dashboard::Dashboard;
 use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
 use medallion_core::warehouse::ExportFormat;
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,8 @@ pub enum Request {
     QueryExport { format: ExportFormat },
     /// Send every table and view the SQL console knows, with its columns.
     SqlTables,
+    /// Send the Gold dashboard.
+    Dashboard,
 }
 
 /// What the worker tells the page.
@@ -127,6 +130,8 @@ pub enum Reply {
     QueryFailed { failure: SqlFailure },
     /// Every table and view of the SQL console.
     SqlTables { tables: Vec<SqlTable> },
+    /// The Gold dashboard's figures and charts.
+    Dashboard { dashboard: Box<Dashboard> },
     /// Something failed; the worker keeps working.
     Error { message: String },
 }

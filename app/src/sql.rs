@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable, StatementKind};
 use medallion_core::warehouse::ExportFormat;
 
+use crate::chart::{ResultChart, ResultChartTab};
 use crate::connection::Connection;
 use crate::grid::{Grid, GridRows, GridSource};
 use crate::protocol::Request;
@@ -27,17 +28,20 @@ pub enum ResultTab {
     Results,
     /// The physical plan of an EXPLAIN.
     Plan,
+    /// A chart of the result.
+    Chart,
 }
 
 impl ResultTab {
     /// Every tab, in order.
-    pub const ALL: [ResultTab; 2] = [ResultTab::Results, ResultTab::Plan];
+    pub const ALL: [ResultTab; 3] = [ResultTab::Results, ResultTab::Plan, ResultTab::Chart];
 
     /// Its label, which is its accessible name.
     pub fn label(self) -> &'static str {
         match self {
             ResultTab::Results => "Results",
             ResultTab::Plan => "Plan",
+            ResultTab::Chart => "Chart",
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct SqlState {
     pub tab: RwSignal<ResultTab>,
     /// Every table and view, for the table list.
     pub tables: RwSignal<Vec<SqlTable>>,
+    /// The rows the Chart tab draws.
+    chart: ResultChart,
     /// The queries run so far, newest first.
     history: RwSignal<Vec<HistoryEntry>>,
     /// Why the history cannot be read or written.
@@ -82,6 +88,7 @@ impl SqlState {
             failure: RwSignal::new(None),
             tab: RwSignal::new(ResultTab::Results),
             tables: RwSignal::new(Vec::new()),
+            chart: ResultChart::new(),
             history: RwSignal::new(Vec::new()),
             history_error: RwSignal::new(None),
         };
@@ -139,6 +146,7 @@ impl SqlState {
             connection.post(&Request::SqlTables);
         }
         self.rows.clear();
+        self.chart.clear();
         self.summary.set(Some(summary));
         self.results.update(|results| *results += 1);
         match (has_plan, self.tab.get_untracked()) {
@@ -154,7 +162,12 @@ impl SqlState {
             self.rows.fetching.set(false);
             return;
         }
-        self.rows.receive(rows.offset, rows.rows);
+        let kept = self
+            .summary
+            .with_untracked(|s| s.as_ref().map_or(0, |s| s.kept_rows));
+        if let Some(rows) = self.chart.offer(rows, kept) {
+            self.rows.receive(rows.offset, rows.rows);
+        }
     }
 
     /// Shows why the query failed (or that it was cancelled).
@@ -323,6 +336,12 @@ fn ResultPane(state: SqlState, connection: Connection) -> impl IntoView {
                 ResultTab::Plan => {
                     let plan = state.summary.with(|summary| summary.as_ref().and_then(|s| s.plan.clone()));
                     view! { <plan::Plan plan /> }.into_any()
+                }
+                ResultTab::Chart => {
+                    let columns = Signal::derive(move || {
+                        state.summary.with(|s| s.as_ref().map(|s| s.columns.clone())).unwrap_or_default()
+                    });
+                    view! { <ResultChartTab chart=state.chart connection columns /> }.into_any()
                 }
             }}
         </div>

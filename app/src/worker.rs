@@ -314,6 +314,15 @@ async fn handle(
                 .await
                 .map_err(|err| err.to_string())?,
         }),
+        Request::Dashboard => Ok(Reply::Dashboard {
+            dashboard: Box::new(
+                state
+                    .lakehouse
+                    .dashboard()
+                    .await
+                    .map_err(|err| err.to_string())?,
+            ),
+        }),
         Request::Lineage { select, focus, all } => Ok(Reply::Lineage {
             view: Box::new(
                 state

@@ -20,7 +20,7 @@ use crate::models::{
     Command, ModelError, ModelRunner, NodeStatus, Project, ResourceType, RunOptions, RunResults,
 };
 use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
-use crate::sql::{SqlConsole, SqlError};
+use crate::sql::{dashboard, SqlConsole, SqlError};
 use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
 
@@ -639,6 +639,13 @@ impl Lakehouse {
             });
         }
         Ok(cards)
+    }
+
+    /// The Gold dashboard over the tables' latest versions; a chart or figure whose
+    /// query fails carries its error.
+    pub async fn dashboard(&self) -> Result<dashboard::Dashboard, LakehouseError> {
+        let console = self.sql_console().await?;
+        Ok(dashboard::run(&console, dashboard::FIGURES, dashboard::DASHBOARD).await)
     }
 }
 

@@ -8,6 +8,10 @@
 //! console answers `DESCRIBE HISTORY <table>` and `SHOW TABLES`, and turns `EXPLAIN`
 //! and `EXPLAIN ANALYZE` into a tree of the physical plan with each operator's metrics.
 //! A result keeps at most [`MAX_KEPT_ROWS`] rows for paging and counts the rest.
+//! [`chart`] reads a result for a chart; [`dashboard`] is the Gold dashboard's queries.
+
+pub mod chart;
+pub mod dashboard;
 
 mod catalog;
 mod error;
