@@ -202,6 +202,7 @@ async fn handle(
         }),
         Request::Run { stages } => {
             cancel.reset();
+            state.query.forget_console();
             let report = state
                 .lakehouse
                 .run(&stages, &mut |progress| {
@@ -227,6 +228,7 @@ async fn handle(
                 .map_err(|err| err.to_string())?,
         }),
         Request::Reset => {
+            state.query.forget_console();
             state
                 .lakehouse
                 .reset()
@@ -335,7 +337,7 @@ async fn handle(
         Request::Query { sql } => Ok(state.query.run(&state.lakehouse, &sql, cancel).await),
         Request::QueryRows { offset, limit } => state.query.rows(offset, limit),
         Request::QueryExport { format } => return state.query.export(format),
-        Request::SqlTables => sql::tables(&state.lakehouse).await,
+        Request::SqlTables => state.query.tables(&state.lakehouse).await,
     };
     reply.map(Answer::from)
 }

@@ -5,8 +5,9 @@
 //! `Pending`: until the query ends, no message reaches the worker, so a Cancel could
 //! not arrive. [`YieldToEventLoop`] puts an [`EventLoopYieldExec`] above every operator
 //! of a plan; after [`YIELD_AFTER_MS`] of work it waits for the event loop's next task
-//! (a zero `setTimeout`), during which waiting messages are handled. An immediate wake
-//! would not do: it only queues a microtask, which runs before any message.
+//! (a message through a `MessageChannel` of its own, queued behind the messages
+//! already waiting), during which those messages are handled. An immediate wake would
+//! not do: it only queues a microtask, which runs before any message.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -229,24 +230,20 @@ mod tests {
 
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-    /// A timer set just before a long query fires while the query still runs.
+    /// A message posted just before a long query (as the page's Cancel is) is handled
+    /// while the query still runs.
     #[wasm_bindgen_test]
-    async fn a_long_query_lets_a_timer_fire_before_it_ends() {
+    async fn a_long_query_lets_a_waiting_message_through_before_it_ends() {
         let session = crate::engine::new_session();
-        let fired_at = Rc::new(Cell::new(None::<f64>));
-        let on_timer = {
-            let fired_at = fired_at.clone();
+        let handled_at = Rc::new(Cell::new(None::<f64>));
+        let on_message: js_sys::Function = {
+            let handled_at = handled_at.clone();
             wasm_bindgen::closure::Closure::once_into_js(move || {
-                fired_at.set(Some(js_sys::Date::now()));
+                handled_at.set(Some(js_sys::Date::now()));
             })
+            .unchecked_into()
         };
-        let global = js_sys::global();
-        let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into())
-            .expect("setTimeout")
-            .unchecked_into();
-        set_timeout
-            .call2(&global, &on_timer, &JsValue::from(0))
-            .expect("a timer");
+        post_to_self(&on_message).expect("a message");
         // Every row of a 3000-row side against every row of another: an aggregate over
         // a cross join, whose input never waits.
         let sql = "SELECT count(*) AS pairs FROM range(3000) a CROSS JOIN range(3000) b \
@@ -260,11 +257,11 @@ mod tests {
             .expect("count")
             .value(0);
         assert_eq!(pairs, 3000 * 3000 - 66);
-        let fired_at = fired_at.get().expect("the timer fired during the query");
+        let handled_at = handled_at.get().expect("the message was handled during the query");
         assert!(
-            ended_at - fired_at > YIELD_AFTER_MS,
-            "the timer fired {} ms before the query ended",
-            ended_at - fired_at
+            ended_at - handled_at > YIELD_AFTER_MS,
+            "the message was handled {} ms before the query ended",
+            ended_at - handled_at
         );
     }
 }

@@ -64,8 +64,9 @@ pub struct SqlToken {
 
 /// The words highlighted as keywords (sqlparser knows hundreds of keywords, most of
 /// which are ordinary column names in a model: `status`, `date`, `name`).
-const KEYWORDS: [&str; 73] = [
+const KEYWORDS: [&str; 79] = [
     "ALL",
+    "ANALYZE",
     "AND",
     "ANY",
     "AS",
@@ -79,11 +80,13 @@ const KEYWORDS: [&str; 73] = [
     "CURRENT",
     "DELETE",
     "DESC",
+    "DESCRIBE",
     "DISTINCT",
     "ELSE",
     "END",
     "EXCEPT",
     "EXISTS",
+    "EXPLAIN",
     "FALSE",
     "FILTER",
     "FIRST",
@@ -92,6 +95,7 @@ const KEYWORDS: [&str; 73] = [
     "FULL",
     "GROUP",
     "HAVING",
+    "HISTORY",
     "ILIKE",
     "IN",
     "INNER",
@@ -126,7 +130,9 @@ const KEYWORDS: [&str; 73] = [
     "ROWS",
     "SELECT",
     "SET",
+    "SHOW",
     "TABLE",
+    "TABLES",
     "THEN",
     "TRUE",
     "UNBOUNDED",
@@ -422,5 +428,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_consoles_statements_and_time_travel_are_highlighted() {
+        let tokens =
+            highlight_sql("EXPLAIN ANALYZE select 1; describe history gold.dim_customer@v1");
+        use TokenKind::*;
+        assert_eq!(
+            kinds(&tokens),
+            [
+                (Keyword, "EXPLAIN"),
+                (Keyword, "ANALYZE"),
+                (Keyword, "select"),
+                (Number, "1"),
+                (Punctuation, ";"),
+                (Keyword, "describe"),
+                (Keyword, "history"),
+                (Identifier, "gold"),
+                (Punctuation, "."),
+                (Identifier, "dim_customer@v1"),
+            ]
+        );
     }
 }
