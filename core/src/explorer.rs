@@ -95,6 +95,19 @@ fn display(value: &Value) -> String {
     }
 }
 
+/// The columns of an Arrow schema.
+pub(crate) fn columns(schema: &arrow::datatypes::Schema) -> Vec<Column> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| Column {
+            name: field.name().clone(),
+            data_type: field.data_type().to_string(),
+            nullable: field.is_nullable(),
+        })
+        .collect()
+}
+
 /// `table` (`<layer>/<name>`) as of `version`, or its latest version.
 pub async fn view(
     storage: Arc<dyn Storage>,
@@ -108,16 +121,7 @@ pub async fn view(
         Some(version) => delta.snapshot_at(version).await?,
         None => delta.snapshot().await?,
     };
-    let columns = snapshot
-        .schema()
-        .fields()
-        .iter()
-        .map(|field| Column {
-            name: field.name().clone(),
-            data_type: field.data_type().to_string(),
-            nullable: field.is_nullable(),
-        })
-        .collect();
+    let columns = columns(snapshot.schema());
     let rows = match snapshot.num_records() {
         Some(rows) => rows.max(0) as u64,
         // A file written without statistics: count its rows.

@@ -659,14 +659,7 @@ mod tests {
     use bytes::Bytes;
 
     fn lakehouse() -> (Arc<dyn Storage>, Lakehouse) {
-        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-        let lakehouse = Lakehouse::new(
-            storage.clone(),
-            Arc::new(MemoryCheckpointStore::new()),
-            bundled_pipelines(),
-            bundled_project(),
-        );
-        (storage, lakehouse)
+        crate::testing::memory_lakehouse()
     }
 
     async fn land(storage: &Arc<dyn Storage>, batch: usize) {

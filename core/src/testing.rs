@@ -1,5 +1,5 @@
-//! Test doubles shared by the layers' crash-injection tests: stores that fail their
-//! N-th write or read.
+//! Test doubles shared by the layers' tests: stores that fail their N-th write or read
+//! (crash injection), and the bundled lakehouse over in-memory stores.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,8 +8,25 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::checkpoint::{CheckpointError, CheckpointResult, CheckpointStore, WriteBatch};
-use crate::storage::{ObjectMeta, Storage, StorageError, StorageResult};
+use crate::checkpoint::{
+    CheckpointError, CheckpointResult, CheckpointStore, MemoryCheckpointStore, WriteBatch,
+};
+use crate::lakehouse::Lakehouse;
+use crate::models::bundled_project;
+use crate::silver::bundled_pipelines;
+use crate::storage::{MemoryStorage, ObjectMeta, Storage, StorageError, StorageResult};
+
+/// The bundled pipelines and project over an empty in-memory store and checkpoint.
+pub(crate) fn memory_lakehouse() -> (Arc<dyn Storage>, Lakehouse) {
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let lakehouse = Lakehouse::new(
+        storage.clone(),
+        Arc::new(MemoryCheckpointStore::new()),
+        bundled_pipelines(),
+        bundled_project(),
+    );
+    (storage, lakehouse)
+}
 
 /// A store that fails its `fail_at`-th write (put, put-if-absent, delete) or read.
 #[derive(Debug)]

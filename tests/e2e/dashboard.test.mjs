@@ -4,11 +4,10 @@
 // Headless Chromium against the built app.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveDist, launchChromium, screenshot, root } from './support.mjs';
+import { serveDist, launchChromium, screenshot, root, medallionCli, loadSampleAndRun } from './support.mjs';
 
 let server;
 let browser;
@@ -17,18 +16,8 @@ let page;
 let warehouse;
 const errors = [];
 
-/** The native CLI the workspace's build made (or $MEDALLION). */
-const medallion =
-  process.env.MEDALLION ??
-  join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'medallion', 'target'), 'debug', 'medallion');
-
-/** Runs the CLI on the test's own warehouse. */
-function cli(...args) {
-  return execFileSync(medallion, ['--warehouse', warehouse, '--project', join(root, 'models'), ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
+/** Runs the native CLI on the test's own warehouse. */
+const cli = (...args) => medallionCli(warehouse, ...args);
 
 /** The one value of a one-row, one-column query, natively. */
 function nativeValue(sql) {
@@ -57,11 +46,7 @@ function cents(amount) {
 
 /** Lands a sample batch and runs the whole pipeline, in the page and natively. */
 async function loadAndRun(batch) {
-  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Pipeline' }).click();
-  await page.getByRole('button', { name: `Load sample batch ${batch}` }).click();
-  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
-  await page.getByRole('button', { name: 'Run all' }).click();
-  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
+  await loadSampleAndRun(page, batch);
   cli('land', join(root, 'sample_data', `batch_00${batch}`));
   cli('pipeline');
 }

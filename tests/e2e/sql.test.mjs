@@ -4,11 +4,10 @@
 // Headless Chromium against the built app.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveDist, launchChromium, screenshot, root } from './support.mjs';
+import { serveDist, launchChromium, screenshot, root, medallionCli, loadSampleAndRun } from './support.mjs';
 
 let server;
 let browser;
@@ -17,30 +16,11 @@ let page;
 let warehouse;
 const errors = [];
 
-/** The native CLI the workspace's build made (or $MEDALLION). */
-const medallion =
-  process.env.MEDALLION ??
-  join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'medallion', 'target'), 'debug', 'medallion');
-
-/** Runs the CLI on the test's own warehouse. */
-function cli(...args) {
-  return execFileSync(medallion, ['--warehouse', warehouse, '--project', join(root, 'models'), ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+/** Runs the native CLI on the test's own warehouse. */
+const cli = (...args) => medallionCli(warehouse, ...args);
 
 const status = () => page.getByTestId('sql-status');
 const editor = () => page.getByRole('textbox', { name: 'SQL', exact: true });
-
-/** Lands a sample batch and runs the whole pipeline in the page. */
-async function loadAndRun(batch) {
-  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Pipeline' }).click();
-  await page.getByRole('button', { name: `Load sample batch ${batch}` }).click();
-  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
-  await page.getByRole('button', { name: 'Run all' }).click();
-  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
-}
 
 async function openSql() {
   await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'SQL', exact: true }).click();
@@ -78,8 +58,8 @@ before(async () => {
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(server.origin + '/');
   await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
-  await loadAndRun(1);
-  await loadAndRun(2);
+  await loadSampleAndRun(page, 1);
+  await loadSampleAndRun(page, 2);
   await openSql();
 });
 

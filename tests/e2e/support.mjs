@@ -1,12 +1,27 @@
 // Shared by the end-to-end tests: a static server for dist/ and a headless Chromium.
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 /** The repository's root. */
 export const root = resolve(import.meta.dirname, '..', '..');
 export const artifacts = join(root, 'test-artifacts');
+
+/** The native CLI the workspace's build made (or $MEDALLION). */
+export const medallion =
+  process.env.MEDALLION ??
+  join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'medallion', 'target'), 'debug', 'medallion');
+
+/** Runs the native CLI on `warehouse` with the repository's project; its output. */
+export function medallionCli(warehouse, ...args) {
+  return execFileSync(medallion, ['--warehouse', warehouse, '--project', join(root, 'models'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
 
 const types = {
   '.html': 'text/html; charset=utf-8',
@@ -66,4 +81,13 @@ export async function screenshot(page, name) {
   const path = join(artifacts, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Lands the sample's batch `batch` in the page and runs the whole pipeline. */
+export async function loadSampleAndRun(page, batch) {
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Pipeline' }).click();
+  await page.getByRole('button', { name: `Load sample batch ${batch}` }).click();
+  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Run all' }).click();
+  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: 240_000 });
 }

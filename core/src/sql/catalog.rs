@@ -12,7 +12,7 @@ use datafusion::prelude::SessionContext;
 
 use super::{SqlError, SqlTable, SqlTableKind};
 use crate::delta::{DeltaTable, DeltaTableProvider};
-use crate::explorer::Column;
+use crate::explorer::columns;
 use crate::send_bridge::boxed_send;
 use crate::storage::Storage;
 use crate::warehouse::{self, LAYERS};
@@ -111,19 +111,6 @@ impl Catalog {
         });
         Ok(out)
     }
-}
-
-/// The columns of an Arrow schema.
-pub(super) fn columns(schema: &arrow::datatypes::Schema) -> Vec<Column> {
-    schema
-        .fields()
-        .iter()
-        .map(|field| Column {
-            name: field.name().clone(),
-            data_type: field.data_type().to_string(),
-            nullable: field.is_nullable(),
-        })
-        .collect()
 }
 
 fn poisoned() -> SqlError {

@@ -12,11 +12,11 @@ use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 
-use super::catalog::columns;
 use super::output::{collect, Collected, QueryOutput};
 use super::plan::{plan_node, plan_table};
 use super::{QuerySummary, SqlConsole, SqlError, SqlTableKind, StatementKind};
 use crate::delta::DeltaTable;
+use crate::explorer::columns;
 
 /// A statement the console answers itself.
 #[derive(Debug, PartialEq)]

@@ -3,10 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::*;
-use crate::checkpoint::MemoryCheckpointStore;
 use crate::lakehouse::{Flow, Lakehouse, Stage};
-use crate::models::bundled_project;
-use crate::silver::bundled_pipelines;
 use crate::storage::MemoryStorage;
 use crate::warehouse::ExportFormat;
 
@@ -33,13 +30,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn build_sample() -> Sample {
-    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let lakehouse = Lakehouse::new(
-        storage.clone(),
-        Arc::new(MemoryCheckpointStore::new()),
-        bundled_pipelines(),
-        bundled_project(),
-    );
+    let (storage, lakehouse) = crate::testing::memory_lakehouse();
     let mut dim_customer_v1 = (0, 0);
     for batch in 1..=2 {
         crate::sample::land_batch(storage.as_ref(), batch)

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
-use crate::checkpoint::MemoryCheckpointStore;
-use crate::lakehouse::{Flow, Lakehouse, Stage};
+use crate::lakehouse::{Flow, Stage};
 use crate::models::fixtures::{files_with, write_sources, ORDERS_V1};
 use crate::models::{bundled_project, Project};
 use crate::silver::bundled_pipelines;
@@ -352,13 +351,7 @@ fn column_refs_read_with_or_without_the_gold_schema() {
 #[test]
 fn fact_trips_customer_sk_reaches_the_silver_customer_and_on_to_landing() {
     block_on(async {
-        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-        let lakehouse = Lakehouse::new(
-            storage.clone(),
-            Arc::new(MemoryCheckpointStore::new()),
-            bundled_pipelines(),
-            bundled_project(),
-        );
+        let (storage, lakehouse) = crate::testing::memory_lakehouse();
         crate::sample::land_batch(storage.as_ref(), 1)
             .await
             .expect("land");

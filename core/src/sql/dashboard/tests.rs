@@ -1,12 +1,9 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::checkpoint::MemoryCheckpointStore;
 use crate::lakehouse::{Flow, Lakehouse, Stage};
-use crate::models::bundled_project;
-use crate::silver::bundled_pipelines;
 use crate::sql::chart::ChartData;
-use crate::storage::{MemoryStorage, Storage};
+use crate::storage::Storage;
 
 async fn load_and_run(storage: &Arc<dyn Storage>, lakehouse: &Lakehouse, batch: usize) {
     crate::sample::land_batch(storage.as_ref(), batch)
@@ -57,13 +54,7 @@ fn every_panel_reads_the_gold_marts_and_follows_the_batches() {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-            let lakehouse = Lakehouse::new(
-                storage.clone(),
-                Arc::new(MemoryCheckpointStore::new()),
-                bundled_pipelines(),
-                bundled_project(),
-            );
+            let (storage, lakehouse) = crate::testing::memory_lakehouse();
             let mut totals = Vec::new();
             for batch in 1..=2 {
                 load_and_run(&storage, &lakehouse, batch).await;
@@ -112,13 +103,7 @@ fn a_failing_panel_carries_its_error_and_the_others_still_run() {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-            let lakehouse = Lakehouse::new(
-                storage.clone(),
-                Arc::new(MemoryCheckpointStore::new()),
-                bundled_pipelines(),
-                bundled_project(),
-            );
+            let (storage, lakehouse) = crate::testing::memory_lakehouse();
             load_and_run(&storage, &lakehouse, 1).await;
             let broken = DashboardPanel {
                 id: "broken",
