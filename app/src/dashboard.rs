@@ -14,6 +14,10 @@ pub fn Dashboard(dashboard: RwSignal<Option<DashboardData>>) -> impl IntoView {
             <h2>"Gold dashboard"</h2>
             {move || match dashboard.get() {
                 None => view! { <p role="status">"Reading the Gold marts…"</p> }.into_any(),
+                Some(dashboard) if dashboard.panels.is_empty() => view! {
+                    <p>"The dashboard follows the Gold marts: run the pipeline to build them."</p>
+                }
+                .into_any(),
                 Some(dashboard) => view! {
                     <dl class="figures">
                         {dashboard

@@ -642,8 +642,13 @@ impl Lakehouse {
     }
 
     /// The Gold dashboard over the tables' latest versions; a chart or figure whose
-    /// query fails carries its error.
+    /// query fails carries its error. Empty until Gold's `fact_trips` exists.
     pub async fn dashboard(&self) -> Result<dashboard::Dashboard, LakehouseError> {
+        // Before Gold is built every query would fail: the dashboard is empty instead.
+        let facts = DeltaTable::new(self.storage.clone(), warehouse::gold_table("fact_trips"));
+        if !facts.exists().await? {
+            return Ok(dashboard::Dashboard::default());
+        }
         let console = self.sql_console().await?;
         Ok(dashboard::run(&console, dashboard::FIGURES, dashboard::DASHBOARD).await)
     }

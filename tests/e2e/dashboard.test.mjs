@@ -85,6 +85,9 @@ after(async () => {
 
 test('the dashboard follows the facts: its total revenue moves by what batch 2 added', async () => {
   const dashboard = page.getByRole('region', { name: 'Gold dashboard' });
+  // Before Gold is built: no charts and no errors, only what to do.
+  await dashboard.getByText('run the pipeline to build them').waitFor({ timeout: 60_000 });
+  assert.equal(await dashboard.getByRole('img').count(), 0);
   const totals = [];
   const versions = [];
   for (const batch of [1, 2]) {

@@ -123,3 +123,14 @@ fn a_failing_panel_carries_its_error_and_the_others_still_run() {
             assert!(dashboard.figures[0].value.is_some());
         });
 }
+
+#[test]
+fn before_gold_is_built_the_dashboard_is_empty() {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let (_, lakehouse) = crate::testing::memory_lakehouse();
+            let dashboard = lakehouse.dashboard().await.expect("dashboard");
+            assert_eq!(dashboard, Dashboard::default());
+        });
+}
