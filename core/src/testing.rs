@@ -28,6 +28,24 @@ pub(crate) fn memory_lakehouse() -> (Arc<dyn Storage>, Lakehouse) {
     (storage, lakehouse)
 }
 
+/// Lands the sample's batch `batch` and runs every stage; Gold must succeed.
+pub(crate) async fn land_and_run_batch(
+    storage: &Arc<dyn Storage>,
+    lakehouse: &Lakehouse,
+    batch: usize,
+) {
+    crate::sample::land_batch(storage.as_ref(), batch)
+        .await
+        .expect("land");
+    let report = lakehouse
+        .run(&crate::lakehouse::Stage::ALL, &mut |_| {
+            crate::lakehouse::Flow::Continue
+        })
+        .await
+        .expect("run all");
+    assert!(report.gold.as_ref().expect("gold ran").success());
+}
+
 /// A store that fails its `fail_at`-th write (put, put-if-absent, delete) or read.
 #[derive(Debug)]
 pub(crate) struct FailingStorage {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::*;
-use crate::lakehouse::{Flow, Lakehouse, Stage};
+use crate::lakehouse::Lakehouse;
 use crate::storage::MemoryStorage;
 use crate::warehouse::ExportFormat;
 
@@ -33,14 +33,7 @@ async fn build_sample() -> Sample {
     let (storage, lakehouse) = crate::testing::memory_lakehouse();
     let mut dim_customer_v1 = (0, 0);
     for batch in 1..=2 {
-        crate::sample::land_batch(storage.as_ref(), batch)
-            .await
-            .expect("land");
-        let report = lakehouse
-            .run(&Stage::ALL, &mut |_| Flow::Continue)
-            .await
-            .expect("run");
-        assert!(report.gold.expect("gold ran").success());
+        crate::testing::land_and_run_batch(&storage, &lakehouse, batch).await;
         if batch == 1 {
             let table = crate::delta::DeltaTable::new(storage.clone(), "gold/dim_customer");
             let snapshot = table.snapshot().await.expect("dim_customer");

@@ -1,20 +1,6 @@
-use std::sync::Arc;
-
 use super::*;
-use crate::lakehouse::{Flow, Lakehouse, Stage};
+use crate::lakehouse::Lakehouse;
 use crate::sql::chart::ChartData;
-use crate::storage::Storage;
-
-async fn load_and_run(storage: &Arc<dyn Storage>, lakehouse: &Lakehouse, batch: usize) {
-    crate::sample::land_batch(storage.as_ref(), batch)
-        .await
-        .expect("land");
-    let report = lakehouse
-        .run(&Stage::ALL, &mut |_| Flow::Continue)
-        .await
-        .expect("run all");
-    assert!(report.gold.as_ref().expect("gold ran").success());
-}
 
 /// The one value of a query's one row.
 async fn scalar(lakehouse: &Lakehouse, sql: &str) -> String {
@@ -57,7 +43,7 @@ fn every_panel_reads_the_gold_marts_and_follows_the_batches() {
             let (storage, lakehouse) = crate::testing::memory_lakehouse();
             let mut totals = Vec::new();
             for batch in 1..=2 {
-                load_and_run(&storage, &lakehouse, batch).await;
+                crate::testing::land_and_run_batch(&storage, &lakehouse, batch).await;
                 let dashboard = lakehouse.dashboard().await.expect("dashboard");
                 let revenue = figure(&dashboard, "total_revenue");
                 let expected =
@@ -104,7 +90,7 @@ fn a_failing_panel_carries_its_error_and_the_others_still_run() {
         .expect("runtime")
         .block_on(async {
             let (storage, lakehouse) = crate::testing::memory_lakehouse();
-            load_and_run(&storage, &lakehouse, 1).await;
+            crate::testing::land_and_run_batch(&storage, &lakehouse, 1).await;
             let broken = DashboardPanel {
                 id: "broken",
                 title: "A table that is not there",
