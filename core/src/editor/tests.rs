@@ -1,7 +1,5 @@
 //! The editor's Lakehouse methods on the bundled project over an in-memory store.
 
-use bytes::Bytes;
-
 use super::{CompiledFile, Severity};
 use crate::lakehouse::{Flow, Lakehouse};
 use crate::models::{NodeStatus, BUNDLED};
@@ -261,15 +259,14 @@ fn building_a_model_runs_it_its_children_and_their_tests() {
         let (storage, lakehouse) = memory_lakehouse();
         land_and_run_batch(&storage, &lakehouse, 1).await;
         // A model downstream of fact_trips, as a user adds one.
-        storage
-            .put(
-                "project/models/marts/trips_per_day.sql",
-                Bytes::from_static(
-                    b"select pickup_date, count(*) as trips from {{ ref('fact_trips') }} group by pickup_date",
-                ),
+        lakehouse
+            .workspace()
+            .create(
+                "models/marts/trips_per_day.sql",
+                "select pickup_date, count(*) as trips from {{ ref('fact_trips') }} group by pickup_date",
             )
             .await
-            .expect("put");
+            .expect("create");
         let mut seen = Vec::new();
         let (report, results) = lakehouse
             .build_file(FACT_TRIPS, &mut |progress| {

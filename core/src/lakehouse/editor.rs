@@ -238,7 +238,7 @@ impl Lakehouse {
             let silver = Silver::new(
                 self.storage.clone(),
                 self.checkpoint.clone(),
-                self.pipelines.clone(),
+                self.pipelines().await?,
             )?;
             let options = SilverOptions { full_refresh: true };
             if silver_step(&silver, entity, &options, (1, 1), steps, report).await? == Flow::Cancel
