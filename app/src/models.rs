@@ -121,11 +121,21 @@ impl ModelsState {
     /// A file's stored text arrived: it opens (with its draft, if it has one).
     pub fn opened(self, path: String, text: String) {
         self.keep_draft();
-        let draft = self.drafts.try_update(|drafts| drafts.remove(&path)).flatten();
+        let draft = self
+            .drafts
+            .try_update(|drafts| drafts.remove(&path))
+            .flatten();
         let shown = draft.unwrap_or_else(|| text.clone());
+        let unchanged = self
+            .path
+            .with_untracked(|open| open.as_deref() == Some(path.as_str()))
+            && self.text.with_untracked(|current| *current == shown);
         self.saved.set(text);
-        self.text.set(shown.clone());
         self.path.set(Some(path.clone()));
+        if unchanged {
+            return;
+        }
+        self.text.set(shown.clone());
         self.compiled.set(None);
         self.diff.set(None);
         self.editor.with_value(|editor| {
@@ -176,7 +186,10 @@ impl ModelsState {
 
     /// A compile came back: shown, and its diagnostics marked, if still the open file's.
     pub fn compiled(self, compiled: CompiledFile) {
-        if self.path.with_untracked(|path| path.as_deref() != Some(compiled.path.as_str())) {
+        if self
+            .path
+            .with_untracked(|path| path.as_deref() != Some(compiled.path.as_str()))
+        {
             return;
         }
         self.editor.with_value(|editor| {
@@ -211,7 +224,10 @@ impl ModelsState {
 
     /// The open file's diff arrived.
     pub fn show_diff(self, diff: FileDiff) {
-        if self.path.with_untracked(|path| path.as_deref() == Some(diff.path.as_str())) {
+        if self
+            .path
+            .with_untracked(|path| path.as_deref() == Some(diff.path.as_str()))
+        {
             self.diff.set(Some(diff));
         }
     }
@@ -311,11 +327,12 @@ impl ModelsState {
         }
     }
 
-    /// Reads `path` again, as stored (after the worker changed it).
+    /// Reads `path` again, as stored (after the worker changed it): its edits are dropped.
     fn reload(self, path: String) {
-        self.path.set(None);
-        self.saved.set(String::new());
-        self.text.set(String::new());
+        self.saved.set(self.text.get_untracked());
+        self.drafts.update(|drafts| {
+            drafts.remove(&path);
+        });
         self.connection.post(&Request::ReadFile { path });
     }
 
@@ -399,7 +416,12 @@ pub fn Models(state: ModelsState, sql: SqlState, ready: RwSignal<bool>) -> impl 
                 <toolbar::Toolbar state sql ready />
                 {move || state.error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}
                 <FileTab state />
-                <editor::CodeArea state />
+                <Show
+                    when=move || state.path.with(Option::is_some)
+                    fallback=|| view! { <p class="muted">"Pick a file in the tree, or make a New file."</p> }
+                >
+                    <editor::CodeArea state />
+                </Show>
                 <compiled::Problems state />
             </section>
             <compiled::Compiled state />

@@ -22,8 +22,11 @@ extern "C" {
     type EditorModule;
 
     #[wasm_bindgen(method, js_name = createEditor)]
-    fn create_editor(this: &EditorModule, parent: &web_sys::HtmlElement, options: &JsValue)
-        -> CodeEditor;
+    fn create_editor(
+        this: &EditorModule,
+        parent: &web_sys::HtmlElement,
+        options: &JsValue,
+    ) -> CodeEditor;
 
     /// One CodeMirror editor (see app/editor/editor.js).
     type CodeEditor;
@@ -82,7 +85,7 @@ impl Drop for Mounted {
 }
 
 /// A value as a plain JS object, through its JSON.
-fn json(value: &impl serde::Serialize) -> JsValue {
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> JsValue {
     serde_json::to_string(value)
         .ok()
         .and_then(|text| js_sys::JSON::parse(&text).ok())

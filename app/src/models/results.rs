@@ -92,6 +92,7 @@ fn status_text(status: NodeStatus) -> String {
 /// One step of a build: its row, and a failing test's rows under it.
 fn step_row(step: StepResult) -> impl IntoView {
     let status = status_text(step.run.status);
+    let class = format!("step status-{status}");
     let rows = step
         .run
         .rows
@@ -111,7 +112,7 @@ fn step_row(step: StepResult) -> impl IntoView {
         }
     });
     view! {
-        <tr class=format!("step status-{status}")>
+        <tr class=class>
             <td>{step.name.clone()}</td>
             <td>{step.resource.clone()}</td>
             <td>{status}</td>

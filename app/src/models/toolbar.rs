@@ -47,7 +47,10 @@ impl ModelsState {
             self.save();
         }
         self.error.set(None);
-        self.connection.post(&Request::RenameFile { from, to: to.clone() });
+        self.connection.post(&Request::RenameFile {
+            from,
+            to: to.clone(),
+        });
         self.moved(to);
     }
 
@@ -110,7 +113,10 @@ impl ModelsState {
             return;
         }
         let folder = paths[0].split('/').next().unwrap_or_default().to_owned();
-        if !confirm(&format!("Replace the project with the folder {folder} ({} files)?", paths.len())) {
+        if !confirm(&format!(
+            "Replace the project with the folder {folder} ({} files)?",
+            paths.len()
+        )) {
             return;
         }
         self.error.set(None);

@@ -41,7 +41,11 @@ fn entry(state: ModelsState, file: ProjectFile) -> impl IntoView {
     .to_hash();
     let current = {
         let path = path.clone();
-        move || state.path.with(|open| open.as_deref() == Some(path.as_str()))
+        move || {
+            state
+                .path
+                .with(|open| open.as_deref() == Some(path.as_str()))
+        }
     };
     let unsaved = {
         let path = path.clone();
