@@ -23,6 +23,9 @@ use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
 use crate::sql::{dashboard, SqlConsole, SqlError};
 use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
+use crate::workspace::{Workspace, WorkspaceError};
+
+mod editor;
 
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +169,38 @@ impl Steps<'_> {
     }
 }
 
+/// Runs `entity`'s Silver as step `done` of `total`, telling `steps`; the quarantine
+/// table, written by the same step, is recorded too. A cancel marks `report` cancelled.
+async fn silver_step(
+    silver: &Silver,
+    entity: &str,
+    options: &SilverOptions,
+    (done, total): (usize, usize),
+    steps: &mut Steps<'_>,
+    report: &mut RunReport,
+) -> Result<Flow, LakehouseError> {
+    let table = warehouse::silver_table(entity);
+    let started = now_ms();
+    let run = silver
+        .run(entity, options)
+        .await
+        .map_err(|err| steps.failed(Stage::Silver, &table, started, err))?;
+    let quarantine = Step::new(
+        Stage::Silver,
+        warehouse::quarantine_table(entity),
+        Some(run.quarantined),
+        started,
+    );
+    steps.record(&quarantine);
+    let step = Step::new(Stage::Silver, table, Some(run.rows_in), started);
+    report.silver.push(run);
+    let flow = steps.finish(step, done, total);
+    if flow == Flow::Cancel {
+        report.cancelled = true;
+    }
+    Ok(flow)
+}
+
 /// What a progress observer wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -258,6 +293,9 @@ pub struct ResetReport {
     pub checkpoint_entries: usize,
 }
 
+/// Where the workspace keeps the Silver pipelines.
+const SILVER_FOLDER: &str = "silver/";
+
 /// The checkpoint key that marks a reset begun and not finished.
 const RESET_PENDING: &str = "_reset/pending";
 
@@ -291,15 +329,15 @@ pub enum LakehouseError {
     /// The SQL console could not be opened.
     #[error(transparent)]
     Sql(#[from] SqlError),
-    /// A project file in the store is not UTF-8 text.
-    #[error("{path}: not a text file")]
-    ProjectFile {
-        /// The file's path in the store.
-        path: String,
-    },
+    /// The project's files could not be read.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
     /// A reset was interrupted; it must finish before anything else runs.
     #[error("a reset was interrupted before it finished: reset again to finish it")]
     ResetInterrupted,
+    /// An editor action cannot be done on a file.
+    #[error(transparent)]
+    Editor(#[from] crate::editor::EditorError),
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
@@ -336,34 +374,34 @@ pub struct TableCard {
     pub deleted: u64,
 }
 
-/// A warehouse: one store, its checkpoint store, the Silver pipelines and the dbt
-/// project.
+/// A warehouse: one store, its checkpoint store, and the project (the dbt project and
+/// the Silver pipelines) in a [`Workspace`], read afresh by every run.
 #[derive(Debug)]
 pub struct Lakehouse {
     storage: Arc<dyn Storage>,
     checkpoint: Arc<dyn CheckpointStore>,
-    pipelines: Vec<Pipeline>,
-    /// The dbt project's files: path from the project root, text.
-    project_files: Vec<(String, String)>,
+    workspace: Workspace,
     vars: BTreeMap<String, Value>,
 }
 
 impl Lakehouse {
-    /// A lakehouse over `storage` and `checkpoint`, with these Silver pipelines and
-    /// dbt project files (path from the project root, text).
+    /// A lakehouse over `storage` and `checkpoint`, with the project in `workspace`.
     pub fn new(
         storage: Arc<dyn Storage>,
         checkpoint: Arc<dyn CheckpointStore>,
-        pipelines: Vec<Pipeline>,
-        project_files: Vec<(String, String)>,
+        workspace: Workspace,
     ) -> Self {
         Self {
             storage,
             checkpoint,
-            pipelines,
-            project_files,
+            workspace,
             vars: BTreeMap::new(),
         }
+    }
+
+    /// The project's files.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
     }
 
     /// The same lakehouse with these dbt variables.
@@ -423,7 +461,7 @@ impl Lakehouse {
             let silver = Silver::new(
                 self.storage.clone(),
                 self.checkpoint.clone(),
-                self.pipelines.clone(),
+                self.pipelines().await?,
             )?;
             let entities: Vec<String> = silver
                 .pipelines()
@@ -431,73 +469,59 @@ impl Lakehouse {
                 .map(|pipeline| pipeline.entity.clone())
                 .collect();
             for (index, entity) in entities.iter().enumerate() {
-                let table = warehouse::silver_table(entity);
-                let started = now_ms();
-                let run = silver
-                    .run(entity, &SilverOptions::default())
-                    .await
-                    .map_err(|err| steps.failed(Stage::Silver, &table, started, err))?;
-                // The quarantine table is written by the same step.
-                let quarantine = Step::new(
-                    Stage::Silver,
-                    warehouse::quarantine_table(entity),
-                    Some(run.quarantined),
-                    started,
-                );
-                steps.record(&quarantine);
-                let step = Step::new(Stage::Silver, table, Some(run.rows_in), started);
-                report.silver.push(run);
-                if steps.finish(step, index + 1, entities.len()) == Flow::Cancel {
-                    report.cancelled = true;
+                let options = SilverOptions::default();
+                let step = (index + 1, entities.len());
+                if silver_step(&silver, entity, &options, step, steps, report).await?
+                    == Flow::Cancel
+                {
                     return Ok(());
                 }
             }
         }
         if stages.contains(&Stage::Gold) {
-            let project = self.project().await?;
-            let runner = ModelRunner::new(self.storage.clone(), project);
-            let gold = runner
-                .run_observed(
-                    Command::Build,
-                    &RunOptions::default(),
-                    &mut |result, done, total| {
-                        let node = match result.resource_type {
-                            ResourceType::Test => result.unique_id.clone(),
-                            _ => lineage::model_id(&result.name),
-                        };
-                        let progress = RunProgress {
-                            stage: Stage::Gold,
-                            step: result.name.clone(),
-                            node,
-                            rows: result.rows_affected,
-                            run: Some(NodeRun::from_result(result)),
-                            done,
-                            total,
-                        };
-                        steps.report(&progress) == Flow::Continue
-                    },
-                )
-                .await?;
-            report.cancelled = gold.cancelled;
-            report.gold = Some(gold);
+            self.run_gold(&RunOptions::default(), steps, report).await?;
         }
         Ok(())
     }
 
-    /// The dbt project: its files, each replaced by the store's file of the same path
-    /// under `project/` if there is one, and the store's other files there added.
+    /// Runs Gold's nodes that `options` select, telling `steps` each node's result.
+    async fn run_gold(
+        &self,
+        options: &RunOptions,
+        steps: &mut Steps<'_>,
+        report: &mut RunReport,
+    ) -> Result<(), LakehouseError> {
+        let project = self.project().await?;
+        let runner = ModelRunner::new(self.storage.clone(), project);
+        let gold = runner
+            .run_observed(Command::Build, options, &mut |result, done, total| {
+                let node = match result.resource_type {
+                    ResourceType::Test => result.unique_id.clone(),
+                    _ => lineage::model_id(&result.name),
+                };
+                let progress = RunProgress {
+                    stage: Stage::Gold,
+                    step: result.name.clone(),
+                    node,
+                    rows: result.rows_affected,
+                    run: Some(NodeRun::from_result(result)),
+                    done,
+                    total,
+                };
+                steps.report(&progress) == Flow::Continue
+            })
+            .await?;
+        report.cancelled = gold.cancelled;
+        report.gold = Some(gold);
+        Ok(())
+    }
+
+    /// The dbt project's files (path from the project root, text): the workspace's,
+    /// without the Silver pipelines of `silver/`.
     pub async fn project_files(&self) -> Result<Vec<(String, String)>, LakehouseError> {
-        let mut files: BTreeMap<String, String> = self.project_files.iter().cloned().collect();
-        for object in self.storage.list(warehouse::PROJECT).await? {
-            let bytes = self.storage.get(&object.path).await?;
-            let path = object.path[warehouse::PROJECT.len()..].to_owned();
-            let text =
-                String::from_utf8(bytes.to_vec()).map_err(|_| LakehouseError::ProjectFile {
-                    path: object.path.clone(),
-                })?;
-            files.insert(path, text);
-        }
-        Ok(files.into_iter().collect())
+        let mut files = self.workspace.files().await?;
+        files.retain(|(path, _)| !path.starts_with(SILVER_FOLDER));
+        Ok(files)
     }
 
     /// The parsed dbt project ([`Lakehouse::project_files`]).
@@ -505,16 +529,26 @@ impl Lakehouse {
         Ok(Project::parse(&self.project_files().await?, &self.vars)?)
     }
 
-    /// A SQL console over the warehouse and the current project (store overlay
-    /// included).
+    /// A SQL console over the warehouse and the project as it is now.
     pub async fn sql_console(&self) -> Result<SqlConsole, LakehouseError> {
         let project = self.project().await?;
         Ok(SqlConsole::open(self.storage.clone(), &project).await?)
     }
 
-    /// The Silver pipelines.
-    pub fn pipelines(&self) -> &[Pipeline] {
-        &self.pipelines
+    /// The Silver pipelines, parsed from the workspace's `silver/<entity>.yml` on every
+    /// call.
+    pub async fn pipelines(&self) -> Result<Vec<Pipeline>, LakehouseError> {
+        let mut pipelines = Vec::new();
+        for (path, text) in self.workspace.files().await? {
+            let Some(name) = path.strip_prefix(SILVER_FOLDER) else {
+                continue;
+            };
+            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+            if yaml && !name.contains('/') {
+                pipelines.push(Pipeline::parse(&path, &text).map_err(SilverError::from)?);
+            }
+        }
+        Ok(pipelines)
     }
 
     /// The lineage graph, each node with its table now and its last run.
@@ -528,7 +562,8 @@ impl Lakehouse {
         let landed = bronze.entities().await?;
         let cards = self.board().await?;
         let runs = lineage::read_runs(self.storage.as_ref()).await?;
-        Ok(LineageGraph::new(project, &self.pipelines, &landed)?.with_state(&cards, &runs))
+        let pipelines = self.pipelines().await?;
+        Ok(LineageGraph::new(project, &pipelines, &landed)?.with_state(&cards, &runs))
     }
 
     /// A lineage node's details: its config, SQL, typed columns, checkpoint and steps.
@@ -538,7 +573,7 @@ impl Lakehouse {
             self.storage.clone(),
             self.checkpoint.as_ref(),
             &project,
-            &self.pipelines,
+            &self.pipelines().await?,
             id,
         )
         .await?)
@@ -551,7 +586,8 @@ impl Lakehouse {
         column: &str,
     ) -> Result<ColumnLineage, LakehouseError> {
         let runner = ModelRunner::new(self.storage.clone(), self.project().await?);
-        Ok(lineage::column_lineage(&runner, &self.pipelines, node, column).await?)
+        let pipelines = self.pipelines().await?;
+        Ok(lineage::column_lineage(&runner, &pipelines, node, column).await?)
     }
 
     /// What the lineage view shows: the graph, the nodes `select` picks (every node if
@@ -591,7 +627,8 @@ impl Lakehouse {
         Ok(self.checkpoint.get(RESET_PENDING).await?.is_some())
     }
 
-    /// Deletes every landing file, table and checkpoint entry.
+    /// Deletes every landing file, table and checkpoint entry; the project (the store's
+    /// `project/`) stays as the user left it.
     ///
     /// A marker entry is written first and removed last, in the same checkpoint
     /// transaction as every other entry, so a reset that is interrupted leaves the
@@ -599,7 +636,8 @@ impl Lakehouse {
     /// and a second reset finishes the job.
     pub async fn reset(&self) -> Result<ResetReport, LakehouseError> {
         self.checkpoint.put(RESET_PENDING, Vec::new()).await?;
-        let objects = self.storage.list("").await?;
+        let mut objects = self.storage.list("").await?;
+        objects.retain(|object| !object.path.starts_with(warehouse::PROJECT));
         for object in &objects {
             self.storage.delete(&object.path).await?;
         }
@@ -658,8 +696,6 @@ impl Lakehouse {
 mod tests {
     use super::*;
     use crate::checkpoint::MemoryCheckpointStore;
-    use crate::models::bundled_project;
-    use crate::silver::bundled_pipelines;
     use crate::storage::MemoryStorage;
     use bytes::Bytes;
 
@@ -807,12 +843,9 @@ mod tests {
                 let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
                 let checkpoint: Arc<dyn CheckpointStore> = Arc::new(MemoryCheckpointStore::new());
                 let over = |storage: Arc<dyn Storage>| {
-                    Lakehouse::new(
-                        storage,
-                        checkpoint.clone(),
-                        bundled_pipelines(),
-                        bundled_project(),
-                    )
+                    let workspace =
+                        Workspace::in_store(storage.clone(), Workspace::bundled_files());
+                    Lakehouse::new(storage, checkpoint.clone(), workspace)
                 };
                 let lakehouse = over(storage.clone());
                 land(&storage, 1).await;
@@ -839,7 +872,14 @@ mod tests {
                     report.objects > 0 && report.checkpoint_entries > 0,
                     "{report:?}"
                 );
-                assert!(storage.list("").await.expect("list").is_empty());
+                // Only the project is left: the user's edits are not data.
+                let left = storage.list("").await.expect("list");
+                assert!(!left.is_empty());
+                assert!(
+                    left.iter()
+                        .all(|object| object.path.starts_with(warehouse::PROJECT)),
+                    "{left:?}"
+                );
                 assert!(checkpoint.scan("").await.expect("scan").is_empty());
                 assert!(!lakehouse.reset_pending().await.expect("pending"));
                 assert_eq!(

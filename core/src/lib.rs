@@ -35,9 +35,13 @@
 //!   version, a commit's actions, a stream's checkpoint.
 //! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
 //!   cancellation, the board of every table), for the CLI and the playground.
+//! - [`editor`]: the model editor's compile as you type, autocomplete, preview and
+//!   build of one file.
 //! - [`sql`]: the SQL console: every table of every layer at any version, the
 //!   project's views, Delta history and plans with their metrics.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
+//! - [`workspace`]: the project a user edits, in a store: the bundled project copied
+//!   on first use (or a project folder as it is), revert, diff, zip export and import.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
 //! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
@@ -47,6 +51,7 @@
 pub mod bronze;
 pub mod checkpoint;
 pub mod delta;
+pub mod editor;
 pub mod engine;
 pub mod explorer;
 pub mod lakehouse;
@@ -58,6 +63,7 @@ pub mod silver;
 pub mod sql;
 pub mod storage;
 pub mod warehouse;
+pub mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
