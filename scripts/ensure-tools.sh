@@ -52,10 +52,13 @@ if ! trunk --version 2>/dev/null | grep -q " ${TRUNK_VERSION}\$"; then
   cargo install trunk --version "${TRUNK_VERSION}" --locked --force
 fi
 
-# npm packages (playwright-core) from the committed lockfile.
+# npm packages from the committed lockfile: playwright-core (e2e tests), and CodeMirror
+# and esbuild, which trunk's pre_build hook bundles into the Models view's editor.js.
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -f "$root/package-lock.json" ]; then
-  if [ ! -d "$root/node_modules/playwright-core" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+  if [ ! -d "$root/node_modules/playwright-core" ] || [ ! -d "$root/node_modules/esbuild" ] \
+    || [ ! -d "$root/node_modules/@codemirror/view" ] \
+    || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
     log "npm ci"
     (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
   fi

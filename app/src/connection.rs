@@ -121,4 +121,14 @@ impl Connection {
             }
         });
     }
+
+    /// Sends `request` with files beside it (a JS `Array` of `File`).
+    pub fn post_with_files(self, request: &Request, files: &js_sys::Array) {
+        self.worker.with_value(|worker| {
+            if let Some(worker) = worker {
+                let message = js_sys::Array::of2(&JsValue::from_str(&request.to_json()), files);
+                let _ = worker.post_message(&message);
+            }
+        });
+    }
 }

@@ -12,6 +12,7 @@ mod explorer;
 mod grid;
 mod inspector;
 mod lineage;
+mod models;
 mod playground;
 pub mod protocol;
 mod route;

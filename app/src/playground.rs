@@ -1,6 +1,7 @@
 //! The playground: one navigation over its views (the pipeline's landing, run
 //! controls, board and checkpoint inspector; the lineage; the table explorer; the SQL
-//! console), a run strip every view shows, all fed by the pipeline worker's replies.
+//! console; the model editor), a run strip every view shows, all fed by the pipeline
+//! worker's replies.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +19,7 @@ use crate::dashboard::Dashboard;
 use crate::explorer::{Explorer, ExplorerState};
 use crate::inspector::{Inspector, InspectorState};
 use crate::lineage::{Lineage, LineageState, Query};
+use crate::models::{Models, ModelsState};
 use crate::protocol::{Reply, Request};
 use crate::route::{self, navigate, Route};
 use crate::sql::{Sql, SqlState};
@@ -83,6 +85,7 @@ struct Ui {
     inspector: InspectorState,
     lineage: LineageState,
     sql: SqlState,
+    models: ModelsState,
     /// The view and selection, from the URL.
     route: RwSignal<Route>,
     /// What the worker found of OPFS, IndexedDB and the SQL engine.
@@ -144,6 +147,7 @@ impl Ui {
             Reply::Landing { files } => self.waiting.set(files),
             Reply::Progress { progress } => {
                 self.lineage.apply(&progress);
+                self.models.progress(&progress);
                 self.percent.set(progress.percent());
                 self.status.set(progress.to_string());
             }
@@ -230,12 +234,32 @@ impl Ui {
             Reply::QueryRows { rows } => self.sql.receive_rows(rows),
             Reply::QueryFailed { failure } => self.sql.fail(failure),
             Reply::SqlTables { tables } => self.sql.tables.set(tables),
+            Reply::ProjectTree { files } => self.models.tree(files),
+            Reply::File { path, text, .. } => self.models.opened(path, text),
+            Reply::Diff { diff } => self.models.show_diff(diff),
+            Reply::Compiled { compiled } => self.models.compiled(compiled),
+            Reply::Completions { completions } => self.models.complete_from(completions),
+            Reply::BuildDone { summary, results } => {
+                self.status.set(if summary.cancelled {
+                    "Build cancelled.".to_owned()
+                } else {
+                    "Build finished.".to_owned()
+                });
+                self.percent.set(100);
+                self.models.built(summary, results);
+                connection.post(&Request::Board);
+                connection.post(&Request::Dashboard);
+                self.inspector.refresh(connection);
+            }
             Reply::Error { message } => {
                 self.running.set(false);
                 // Rows that cannot be read are not asked for again and again.
                 if self.explorer.rows.fetching.get_untracked() {
                     self.explorer.rows.fetching.set(false);
                     self.explorer.clear();
+                }
+                if matches!(self.route.get_untracked(), Route::Models { .. }) {
+                    self.models.fail(message.clone());
                 }
                 self.error.set(Some(message));
             }
@@ -256,6 +280,7 @@ impl Ui {
             }
             route @ Route::Lineage { .. } => self.ask_lineage(&route),
             Route::Sql { .. } => self.connection.post(&Request::SqlTables),
+            Route::Models { .. } => self.models.refresh(),
         }
     }
 
@@ -322,6 +347,7 @@ impl Ui {
             _ => None,
         });
         self.follow_sql();
+        self.models.follow(self.route);
         Effect::new(move |_| match column.get() {
             Some((node, column)) => self
                 .connection
@@ -380,8 +406,9 @@ pub(crate) fn save(file_name: &str, bytes: &[u8]) -> Result<(), String> {
 /// The views' navigation, the run strip and the view the URL names.
 #[component]
 pub fn Playground() -> impl IntoView {
+    let connection = Connection::new();
     let ui = Ui {
-        connection: Connection::new(),
+        connection,
         cards: RwSignal::new(Vec::new()),
         status: RwSignal::new("Starting the pipeline worker…".to_owned()),
         error: RwSignal::new(None),
@@ -396,11 +423,11 @@ pub fn Playground() -> impl IntoView {
         inspector: InspectorState::new(),
         lineage: LineageState::new(),
         sql: SqlState::new(),
+        models: ModelsState::new(connection),
         route: route::current(),
         environment: RwSignal::new(None),
         dashboard: RwSignal::new(None),
     };
-    let connection = ui.connection;
     connection.start(move |event| ui.on_event(event));
     ui.follow();
     let view_name = Memo::new(move |_| ui.route.get().view_name());
@@ -411,6 +438,7 @@ pub fn Playground() -> impl IntoView {
             "Lineage" => view! { <Lineage state=ui.lineage route=ui.route /> }.into_any(),
             "Explorer" => view! { <Explorer state=ui.explorer connection /> }.into_any(),
             "SQL" => view! { <Sql state=ui.sql connection ready=ui.ready /> }.into_any(),
+            "Models" => view! { <Models state=ui.models sql=ui.sql ready=ui.ready /> }.into_any(),
             _ => view! {
                 <div class="pipeline-view">
                     <div class="column">
@@ -431,7 +459,7 @@ pub fn Playground() -> impl IntoView {
     }
 }
 
-/// The one navigation: Pipeline, Lineage, Explorer, SQL.
+/// The one navigation: Pipeline, Lineage, Explorer, SQL, Models.
 #[component]
 fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
     let lineage = move || match ui.route.get() {
@@ -446,6 +474,13 @@ fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
             .with(|view| view.as_ref().map(|view| (view.table.clone(), view.version)))
             .unzip();
         Route::Explorer { table, version }.to_hash()
+    };
+    // The model editor opens on the file it showed last.
+    let models = move || {
+        Route::Models {
+            path: ui.models.path.get(),
+        }
+        .to_hash()
     };
     let entry = move |name: &'static str, href: Box<dyn Fn() -> String + Send + Sync>| {
         view! {
@@ -466,6 +501,7 @@ fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
                 {entry("Lineage", Box::new(lineage))}
                 {entry("Explorer", Box::new(explorer))}
                 {entry("SQL", Box::new(|| Route::Sql { query: None }.to_hash()))}
+                {entry("Models", Box::new(models))}
             </ul>
         </nav>
     }

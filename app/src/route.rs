@@ -1,6 +1,6 @@
 //! Hash routing: every view and selection has a URL (`#/lineage/gold.fact_trips`,
-//! `#/explorer/gold/dim_customer@1`, `#/sql?q=select%201`) that works on any static
-//! host, with back and forward.
+//! `#/explorer/gold/dim_customer@1`, `#/sql?q=select%201`, `#/models/models/marts/x.sql`)
+//! that works on any static host, with back and forward.
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -44,6 +44,11 @@ pub enum Route {
     Sql {
         /// The query.
         query: Option<String>,
+    },
+    /// The model editor, on a project file (its path in the project, `models/marts/x.sql`).
+    Models {
+        /// The open file.
+        path: Option<String>,
     },
 }
 
@@ -98,6 +103,9 @@ impl Route {
             "sql" => Route::Sql {
                 query: param("q").filter(|query| !query.is_empty()),
             },
+            "models" => Route::Models {
+                path: (!rest.is_empty()).then_some(rest),
+            },
             _ => Route::Pipeline,
         }
     }
@@ -142,6 +150,11 @@ impl Route {
             }
             Route::Sql { query: None } => "#/sql".to_owned(),
             Route::Sql { query: Some(query) } => format!("#/sql?q={}", encode(query)),
+            Route::Models { path } => {
+                let path = path.as_deref().unwrap_or("");
+                let segments: Vec<String> = path.split('/').map(encode).collect();
+                format!("#/models/{}", segments.join("/"))
+            }
         }
     }
 
@@ -152,6 +165,7 @@ impl Route {
             Route::Lineage { .. } => "Lineage",
             Route::Explorer { .. } => "Explorer",
             Route::Sql { .. } => "SQL",
+            Route::Models { .. } => "Models",
         }
     }
 }
@@ -244,6 +258,13 @@ mod tests {
                         .to_owned(),
                 ),
             },
+            Route::Models { path: None },
+            Route::Models {
+                path: Some("models/marts/fact_trips.sql".to_owned()),
+            },
+            Route::Models {
+                path: Some("seeds/odd name #1 & 100%.csv".to_owned()),
+            },
         ];
         for route in routes {
             assert_eq!(Route::parse(&route.to_hash()), route, "{}", route.to_hash());
@@ -271,6 +292,20 @@ mod tests {
                 query: Some("select 1".to_owned())
             }
         );
+        assert_eq!(
+            Route::parse("#/models/models/marts/fact_trips.sql"),
+            Route::Models {
+                path: Some("models/marts/fact_trips.sql".to_owned())
+            }
+        );
+        assert_eq!(
+            Route::Models {
+                path: Some("models/marts/fact_trips.sql".to_owned())
+            }
+            .to_hash(),
+            "#/models/models/marts/fact_trips.sql"
+        );
+        assert_eq!(Route::parse("#/models"), Route::Models { path: None });
         assert_eq!(Route::parse(""), Route::Pipeline);
         assert_eq!(Route::parse("#/nowhere"), Route::Pipeline);
     }

@@ -115,11 +115,7 @@ impl SqlState {
         if sql.trim().is_empty() || self.running.get_untracked() {
             return;
         }
-        self.running.set(true);
-        self.failure.set(None);
-        self.summary.set(None);
-        self.rows.clear();
-        self.rows.fetching.set(false);
+        self.begin();
         connection.post(&Request::Query { sql: sql.clone() });
         route::replace(&Route::Sql {
             query: Some(sql.clone()),
@@ -135,6 +131,15 @@ impl SqlState {
                 self.history_error.set(Some(message));
             }
         });
+    }
+
+    /// A query (or a model's preview) is on its way: the last result is forgotten.
+    pub fn begin(self) {
+        self.running.set(true);
+        self.failure.set(None);
+        self.summary.set(None);
+        self.rows.clear();
+        self.rows.fetching.set(false);
     }
 
     /// Shows a result: its rows are fetched by the grid; a plan opens the Plan tab.
@@ -230,7 +235,7 @@ fn summary_text(summary: &QuerySummary) -> String {
 
 /// The status line: running, the result's rows and time, or the error and its place.
 #[component]
-fn QueryStatus(state: SqlState) -> impl IntoView {
+pub(crate) fn QueryStatus(state: SqlState) -> impl IntoView {
     let text = move || {
         if state.running.get() {
             return ("running", "Running the query…".to_owned());
@@ -288,7 +293,7 @@ fn Toolbar(state: SqlState, connection: Connection, ready: RwSignal<bool>) -> im
 
 /// The result's rows in the shared grid.
 #[component]
-fn ResultGrid(state: SqlState, connection: Connection) -> impl IntoView {
+pub(crate) fn ResultGrid(state: SqlState, connection: Connection) -> impl IntoView {
     let source = GridSource {
         label: Signal::derive(move || format!("Result {}", state.results.get())),
         columns: Signal::derive(move || {
