@@ -210,15 +210,22 @@ impl ModelsState {
         self.completions.set(completions);
     }
 
-    /// The worker is (again) ready, or a run ended, while the view is open: the tree,
-    /// the completions and the open file (unless it has edits) are asked for again.
-    pub fn refresh(self) {
+    /// The worker is (again) ready, or a run ended, while the view shows `path`: the
+    /// tree, the completions and the file (unless it has edits) are asked for again
+    /// (what was asked before the worker was ready is lost).
+    pub fn refresh(self, path: Option<String>) {
         self.connection.post(&Request::ProjectTree);
         self.connection.post(&Request::Completions);
-        if let Some(path) = self.path.get_untracked() {
-            if !self.dirty() {
-                self.reload(path);
-            }
+        let Some(path) = path else {
+            return;
+        };
+        if self
+            .path
+            .with_untracked(|open| open.as_deref() != Some(path.as_str()))
+        {
+            self.connection.post(&Request::ReadFile { path });
+        } else if !self.dirty() {
+            self.reload(path);
         }
     }
 

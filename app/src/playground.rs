@@ -280,7 +280,7 @@ impl Ui {
             }
             route @ Route::Lineage { .. } => self.ask_lineage(&route),
             Route::Sql { .. } => self.connection.post(&Request::SqlTables),
-            Route::Models { .. } => self.models.refresh(),
+            Route::Models { path } => self.models.refresh(path),
         }
     }
 

@@ -212,9 +212,9 @@ test('a new model from ref(fact_trips) builds and is queried in the SQL view', a
   await editor().click();
   // Autocomplete offers the project's models inside ref('…').
   await page.keyboard.type("select trip_id, fare_amount from {{ ref('fact_");
-  const option = page.getByRole('listbox').getByRole('option', { name: /fact_trips/ });
-  await option.waitFor();
-  await page.keyboard.press('Enter');
+  const options = page.getByRole('listbox').getByRole('option');
+  await options.filter({ hasText: 'fact_payments' }).waitFor();
+  await options.filter({ hasText: 'fact_trips' }).click();
   await page.keyboard.press('End');
   assert.equal(await editorText(), "select trip_id, fare_amount from {{ ref('fact_trips')}}");
   await compiled().locator('pre').filter({ hasText: 'gold.fact_trips' }).waitFor();
