@@ -35,14 +35,10 @@ fn diff_line(line: DiffLine) -> impl IntoView {
 pub fn Diff(state: ModelsState) -> impl IntoView {
     move || {
         state.diff.get().map(|diff| {
-            let summary = if diff.lines.is_empty() {
-                format!("{}: no bundled version to compare with.", diff.path)
-            } else {
-                format!(
-                    "{}: {} added, {} removed against the bundled version.",
-                    diff.path, diff.added, diff.removed
-                )
-            };
+            let summary = format!(
+                "{}: {} added, {} removed against the bundled version.",
+                diff.path, diff.added, diff.removed
+            );
             view! {
                 <section class="panel" aria-label="Diff">
                     <h2>"Diff"</h2>
