@@ -446,6 +446,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     LakehouseError::Models(err) => {
                         Failure(format!("{}/{err}", cli.project.display()))
                     }
+                    other if other.to_string().starts_with("silver/") => {
+                        Failure(format!("{}/{other}", cli.project.display()))
+                    }
                     other => Failure(other.to_string()),
                 })?;
             report.bronze.iter().for_each(print_batch);
