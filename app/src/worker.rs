@@ -15,11 +15,10 @@ use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
 use medallion_core::checkpoint::CheckpointStore;
 use medallion_core::explorer;
 use medallion_core::lakehouse::{Flow, Lakehouse};
-use medallion_core::models::bundled_project;
 use medallion_core::sample;
-use medallion_core::silver::bundled_pipelines;
 use medallion_core::storage::Storage;
 use medallion_core::warehouse;
+use medallion_core::workspace::Workspace;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -136,8 +135,7 @@ async fn open() -> Result<State, String> {
     let lakehouse = Lakehouse::new(
         storage.clone(),
         checkpoint.clone(),
-        bundled_pipelines(),
-        bundled_project(),
+        Workspace::in_store(storage.clone(), Workspace::bundled_files()),
     );
     // The user confirmed a reset that the tab's closing interrupted: finish it.
     if lakehouse

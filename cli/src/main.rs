@@ -29,6 +29,7 @@ use medallion_core::silver::{self, Silver, SilverOptions, SilverReport};
 use medallion_core::sql::TextFormat;
 use medallion_core::storage::LocalFileSystem;
 use medallion_core::warehouse::{self, ExportFormat};
+use medallion_core::workspace::Workspace;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -174,6 +175,31 @@ enum Command {
         /// Variables for the models' Jinja, as YAML or JSON.
         #[arg(long)]
         vars: Option<String>,
+    },
+    /// Export the project folder as a zip, or import one into a folder.
+    Project {
+        #[command(subcommand)]
+        action: ProjectCommand,
+    },
+}
+
+/// `medallion project …`: the playground's Export project and Import project.
+#[derive(Debug, Subcommand)]
+enum ProjectCommand {
+    /// Zip the --project folder's files (the dbt project and silver/), as real dbt runs
+    /// them once unzipped.
+    Export {
+        /// The zip to write.
+        out: PathBuf,
+    },
+    /// Replace a folder's project with a zip's, after checking every path, size and
+    /// feature (all or nothing).
+    Import {
+        /// The zip to read.
+        zip: PathBuf,
+        /// The folder to import into (created if missing; default: --project).
+        #[arg(long)]
+        into: Option<PathBuf>,
     },
 }
 
@@ -393,12 +419,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Pipeline => {
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
-            let project = read_project_files(&LocalFileSystem::new(&cli.project)?, "").await?;
+            // Refuses a project folder without pipelines, naming it.
+            silver_pipelines(&cli.project).await?;
             let lakehouse = Lakehouse::new(
                 Arc::new(warehouse()?),
                 Arc::new(checkpoint),
-                silver_pipelines(&cli.project).await?,
-                project,
+                project_folder(&cli.project)?,
             );
             let stages = Stage::ALL;
             let report = lakehouse
@@ -420,6 +446,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     LakehouseError::Models(err) => {
                         Failure(format!("{}/{err}", cli.project.display()))
                     }
+                    other if other.to_string().starts_with("silver/") => {
+                        Failure(format!("{}/{other}", cli.project.display()))
+                    }
                     other => Failure(other.to_string()),
                 })?;
             report.bronze.iter().for_each(print_batch);
@@ -431,13 +460,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::History { table } => history(warehouse()?, &table).await,
         Command::Sql { sql, format } => {
-            let project = read_project_files(&LocalFileSystem::new(&cli.project)?, "").await?;
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
             let lakehouse = Lakehouse::new(
                 Arc::new(warehouse()?),
                 Arc::new(checkpoint),
-                Vec::new(),
-                project,
+                project_folder(&cli.project)?,
             );
             run_sql(&lakehouse, &sql, format).await
         }
@@ -453,7 +480,52 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("{lineage}");
             Ok(())
         }
+        Command::Project { action } => project_command(&cli.project, action).await,
     }
+}
+
+/// `medallion project export|import`.
+async fn project_command(project: &Path, action: ProjectCommand) -> Result<(), Failure> {
+    let at =
+        |path: &Path, err: &dyn std::fmt::Display| Failure(format!("{}: {err}", path.display()));
+    match action {
+        ProjectCommand::Export { out } => {
+            let zip = project_folder(project)?.export_zip().await?;
+            if let Some(folder) = out.parent().filter(|f| !f.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder).map_err(|err| at(folder, &err))?;
+            }
+            std::fs::write(&out, &zip).map_err(|err| at(&out, &err))?;
+            println!(
+                "{}: {} bytes to {}",
+                project.display(),
+                zip.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        ProjectCommand::Import { zip, into } => {
+            let into = into.as_deref().unwrap_or(project);
+            let bytes = std::fs::read(&zip).map_err(|err| at(&zip, &err))?;
+            std::fs::create_dir_all(into).map_err(|err| at(into, &err))?;
+            let report = project_folder(into)?
+                .import_zip(&bytes)
+                .await
+                .map_err(|err| at(&zip, &err))?;
+            println!(
+                "{}: {} files ({} bytes) into {}",
+                zip.display(),
+                report.files,
+                report.bytes,
+                into.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The project folder as a workspace: its files as they are.
+fn project_folder(project: &Path) -> Result<Workspace, Failure> {
+    Ok(Workspace::folder(Arc::new(LocalFileSystem::new(project)?)))
 }
 
 /// The Silver pipelines of the project folder, named by their paths in messages.

@@ -724,23 +724,102 @@ fn console_rows(warehouse: &str, project: &str, query: &str) -> Vec<Vec<Option<S
 
     use medallion_core::checkpoint::MemoryCheckpointStore;
     use medallion_core::lakehouse::Lakehouse;
-    use medallion_core::models::read_project_files;
     use medallion_core::storage::LocalFileSystem;
+    use medallion_core::workspace::Workspace;
 
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            let files = read_project_files(&LocalFileSystem::new(project).expect("project"), "")
-                .await
-                .expect("project files");
+            let project = LocalFileSystem::new(project).expect("project");
             let lakehouse = Lakehouse::new(
                 Arc::new(LocalFileSystem::new(warehouse).expect("warehouse")),
                 Arc::new(MemoryCheckpointStore::new()),
-                Vec::new(),
-                files,
+                Workspace::folder(Arc::new(project)),
             );
             let console = lakehouse.sql_console().await.expect("console");
             let output = console.run(query, &mut || false).await.expect("query");
             output.rows(0, 1000).rows
         })
+}
+
+#[test]
+fn project_export_then_import_into_a_fresh_folder_builds_the_same_gold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    let zip = dir.path().join("out/project.zip");
+    let zip = zip.to_str().expect("utf-8");
+    let stdout = succeeded(&medallion(&[
+        "--project",
+        project,
+        "project",
+        "export",
+        zip,
+    ]));
+    assert!(stdout.contains("bytes to "), "{stdout}");
+
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().expect("utf-8");
+    let stdout = succeeded(&medallion(&["project", "import", zip, "--into", fresh]));
+    assert!(stdout.contains(" files ("), "{stdout}");
+    for file in [
+        "dbt_project.yml",
+        "models/marts/fact_trips.sql",
+        "silver/trips.yml",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(format!("{fresh}/{file}")).expect("imported"),
+            std::fs::read_to_string(format!("{project}/{file}")).expect("original"),
+            "{file}"
+        );
+    }
+
+    let batch = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample_data/batch_001");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    succeeded(&medallion(&["--warehouse", warehouse, "land", batch]));
+    let built = succeeded(&medallion(&[
+        "--warehouse",
+        warehouse,
+        "--project",
+        fresh,
+        "pipeline",
+    ]));
+    assert!(built.contains("fact_trips"), "{built}");
+    assert!(
+        !built.contains("[ERROR]") && !built.contains("[FAIL"),
+        "{built}"
+    );
+    let count = |project: &str| {
+        console_rows(warehouse, project, "select count(*) from gold.fact_trips")[0][0].clone()
+    };
+    assert_eq!(count(fresh), Some("1999".to_owned()));
+
+    // A zip with a path outside the project changes nothing and names the path.
+    let evil = dir.path().join("evil.zip");
+    {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::fs::File::create(&evil).expect("create"));
+        let options = zip::write::SimpleFileOptions::default();
+        writer
+            .start_file("dbt_project.yml", options)
+            .expect("start");
+        writer.write_all(b"name: evil\n").expect("write");
+        writer.start_file("../evil.sql", options).expect("start");
+        writer.write_all(b"select 1").expect("write");
+        writer.finish().expect("finish");
+    }
+    let refused = medallion(&[
+        "project",
+        "import",
+        evil.to_str().expect("utf-8"),
+        "--into",
+        fresh,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("../evil.sql: '..' leads outside the project"),
+        "{stderr}"
+    );
+    assert!(std::path::Path::new(&format!("{fresh}/models/marts/fact_trips.sql")).exists());
 }

@@ -23,6 +23,7 @@ use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
 use crate::sql::{dashboard, SqlConsole, SqlError};
 use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +259,9 @@ pub struct ResetReport {
     pub checkpoint_entries: usize,
 }
 
+/// Where the workspace keeps the Silver pipelines.
+const SILVER_FOLDER: &str = "silver/";
+
 /// The checkpoint key that marks a reset begun and not finished.
 const RESET_PENDING: &str = "_reset/pending";
 
@@ -291,12 +295,9 @@ pub enum LakehouseError {
     /// The SQL console could not be opened.
     #[error(transparent)]
     Sql(#[from] SqlError),
-    /// A project file in the store is not UTF-8 text.
-    #[error("{path}: not a text file")]
-    ProjectFile {
-        /// The file's path in the store.
-        path: String,
-    },
+    /// The project's files could not be read.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
     /// A reset was interrupted; it must finish before anything else runs.
     #[error("a reset was interrupted before it finished: reset again to finish it")]
     ResetInterrupted,
@@ -336,34 +337,34 @@ pub struct TableCard {
     pub deleted: u64,
 }
 
-/// A warehouse: one store, its checkpoint store, the Silver pipelines and the dbt
-/// project.
+/// A warehouse: one store, its checkpoint store, and the project (the dbt project and
+/// the Silver pipelines) in a [`Workspace`], read afresh by every run.
 #[derive(Debug)]
 pub struct Lakehouse {
     storage: Arc<dyn Storage>,
     checkpoint: Arc<dyn CheckpointStore>,
-    pipelines: Vec<Pipeline>,
-    /// The dbt project's files: path from the project root, text.
-    project_files: Vec<(String, String)>,
+    workspace: Workspace,
     vars: BTreeMap<String, Value>,
 }
 
 impl Lakehouse {
-    /// A lakehouse over `storage` and `checkpoint`, with these Silver pipelines and
-    /// dbt project files (path from the project root, text).
+    /// A lakehouse over `storage` and `checkpoint`, with the project in `workspace`.
     pub fn new(
         storage: Arc<dyn Storage>,
         checkpoint: Arc<dyn CheckpointStore>,
-        pipelines: Vec<Pipeline>,
-        project_files: Vec<(String, String)>,
+        workspace: Workspace,
     ) -> Self {
         Self {
             storage,
             checkpoint,
-            pipelines,
-            project_files,
+            workspace,
             vars: BTreeMap::new(),
         }
+    }
+
+    /// The project's files.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
     }
 
     /// The same lakehouse with these dbt variables.
@@ -423,7 +424,7 @@ impl Lakehouse {
             let silver = Silver::new(
                 self.storage.clone(),
                 self.checkpoint.clone(),
-                self.pipelines.clone(),
+                self.pipelines().await?,
             )?;
             let entities: Vec<String> = silver
                 .pipelines()
@@ -484,20 +485,12 @@ impl Lakehouse {
         Ok(())
     }
 
-    /// The dbt project: its files, each replaced by the store's file of the same path
-    /// under `project/` if there is one, and the store's other files there added.
+    /// The dbt project's files (path from the project root, text): the workspace's,
+    /// without the Silver pipelines of `silver/`.
     pub async fn project_files(&self) -> Result<Vec<(String, String)>, LakehouseError> {
-        let mut files: BTreeMap<String, String> = self.project_files.iter().cloned().collect();
-        for object in self.storage.list(warehouse::PROJECT).await? {
-            let bytes = self.storage.get(&object.path).await?;
-            let path = object.path[warehouse::PROJECT.len()..].to_owned();
-            let text =
-                String::from_utf8(bytes.to_vec()).map_err(|_| LakehouseError::ProjectFile {
-                    path: object.path.clone(),
-                })?;
-            files.insert(path, text);
-        }
-        Ok(files.into_iter().collect())
+        let mut files = self.workspace.files().await?;
+        files.retain(|(path, _)| !path.starts_with(SILVER_FOLDER));
+        Ok(files)
     }
 
     /// The parsed dbt project ([`Lakehouse::project_files`]).
@@ -505,16 +498,26 @@ impl Lakehouse {
         Ok(Project::parse(&self.project_files().await?, &self.vars)?)
     }
 
-    /// A SQL console over the warehouse and the current project (store overlay
-    /// included).
+    /// A SQL console over the warehouse and the project as it is now.
     pub async fn sql_console(&self) -> Result<SqlConsole, LakehouseError> {
         let project = self.project().await?;
         Ok(SqlConsole::open(self.storage.clone(), &project).await?)
     }
 
-    /// The Silver pipelines.
-    pub fn pipelines(&self) -> &[Pipeline] {
-        &self.pipelines
+    /// The Silver pipelines, parsed from the workspace's `silver/<entity>.yml` on every
+    /// call.
+    pub async fn pipelines(&self) -> Result<Vec<Pipeline>, LakehouseError> {
+        let mut pipelines = Vec::new();
+        for (path, text) in self.workspace.files().await? {
+            let Some(name) = path.strip_prefix(SILVER_FOLDER) else {
+                continue;
+            };
+            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+            if yaml && !name.contains('/') {
+                pipelines.push(Pipeline::parse(&path, &text).map_err(SilverError::from)?);
+            }
+        }
+        Ok(pipelines)
     }
 
     /// The lineage graph, each node with its table now and its last run.
@@ -528,7 +531,8 @@ impl Lakehouse {
         let landed = bronze.entities().await?;
         let cards = self.board().await?;
         let runs = lineage::read_runs(self.storage.as_ref()).await?;
-        Ok(LineageGraph::new(project, &self.pipelines, &landed)?.with_state(&cards, &runs))
+        let pipelines = self.pipelines().await?;
+        Ok(LineageGraph::new(project, &pipelines, &landed)?.with_state(&cards, &runs))
     }
 
     /// A lineage node's details: its config, SQL, typed columns, checkpoint and steps.
@@ -538,7 +542,7 @@ impl Lakehouse {
             self.storage.clone(),
             self.checkpoint.as_ref(),
             &project,
-            &self.pipelines,
+            &self.pipelines().await?,
             id,
         )
         .await?)
@@ -551,7 +555,8 @@ impl Lakehouse {
         column: &str,
     ) -> Result<ColumnLineage, LakehouseError> {
         let runner = ModelRunner::new(self.storage.clone(), self.project().await?);
-        Ok(lineage::column_lineage(&runner, &self.pipelines, node, column).await?)
+        let pipelines = self.pipelines().await?;
+        Ok(lineage::column_lineage(&runner, &pipelines, node, column).await?)
     }
 
     /// What the lineage view shows: the graph, the nodes `select` picks (every node if
@@ -591,7 +596,8 @@ impl Lakehouse {
         Ok(self.checkpoint.get(RESET_PENDING).await?.is_some())
     }
 
-    /// Deletes every landing file, table and checkpoint entry.
+    /// Deletes every landing file, table and checkpoint entry; the project (the store's
+    /// `project/`) stays as the user left it.
     ///
     /// A marker entry is written first and removed last, in the same checkpoint
     /// transaction as every other entry, so a reset that is interrupted leaves the
@@ -599,7 +605,8 @@ impl Lakehouse {
     /// and a second reset finishes the job.
     pub async fn reset(&self) -> Result<ResetReport, LakehouseError> {
         self.checkpoint.put(RESET_PENDING, Vec::new()).await?;
-        let objects = self.storage.list("").await?;
+        let mut objects = self.storage.list("").await?;
+        objects.retain(|object| !object.path.starts_with(warehouse::PROJECT));
         for object in &objects {
             self.storage.delete(&object.path).await?;
         }
@@ -658,8 +665,6 @@ impl Lakehouse {
 mod tests {
     use super::*;
     use crate::checkpoint::MemoryCheckpointStore;
-    use crate::models::bundled_project;
-    use crate::silver::bundled_pipelines;
     use crate::storage::MemoryStorage;
     use bytes::Bytes;
 
@@ -807,12 +812,9 @@ mod tests {
                 let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
                 let checkpoint: Arc<dyn CheckpointStore> = Arc::new(MemoryCheckpointStore::new());
                 let over = |storage: Arc<dyn Storage>| {
-                    Lakehouse::new(
-                        storage,
-                        checkpoint.clone(),
-                        bundled_pipelines(),
-                        bundled_project(),
-                    )
+                    let workspace =
+                        Workspace::in_store(storage.clone(), Workspace::bundled_files());
+                    Lakehouse::new(storage, checkpoint.clone(), workspace)
                 };
                 let lakehouse = over(storage.clone());
                 land(&storage, 1).await;
@@ -839,7 +841,14 @@ mod tests {
                     report.objects > 0 && report.checkpoint_entries > 0,
                     "{report:?}"
                 );
-                assert!(storage.list("").await.expect("list").is_empty());
+                // Only the project is left: the user's edits are not data.
+                let left = storage.list("").await.expect("list");
+                assert!(!left.is_empty());
+                assert!(
+                    left.iter()
+                        .all(|object| object.path.starts_with(warehouse::PROJECT)),
+                    "{left:?}"
+                );
                 assert!(checkpoint.scan("").await.expect("scan").is_empty());
                 assert!(!lakehouse.reset_pending().await.expect("pending"));
                 assert_eq!(

@@ -38,6 +38,8 @@
 //! - [`sql`]: the SQL console: every table of every layer at any version, the
 //!   project's views, Delta history and plans with their metrics.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
+//! - [`workspace`]: the project a user edits, in a store: the bundled project copied
+//!   on first use (or a project folder as it is), revert, diff, zip export and import.
 //! - [`warehouse`]: the layout of one store: `landing/`, then a Delta table per
 //!   `<layer>/<name>/` for the bronze, silver and gold layers.
 //! - `browser` (wasm32 only): the Origin Private File System, IndexedDB and Web Locks.
@@ -58,6 +60,7 @@ pub mod silver;
 pub mod sql;
 pub mod storage;
 pub mod warehouse;
+pub mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

@@ -12,18 +12,17 @@ use crate::checkpoint::{
     CheckpointError, CheckpointResult, CheckpointStore, MemoryCheckpointStore, WriteBatch,
 };
 use crate::lakehouse::Lakehouse;
-use crate::models::bundled_project;
-use crate::silver::bundled_pipelines;
 use crate::storage::{MemoryStorage, ObjectMeta, Storage, StorageError, StorageResult};
+use crate::workspace::Workspace;
 
-/// The bundled pipelines and project over an empty in-memory store and checkpoint.
+/// The bundled project (copied into the store's `project/` on first use) over an empty
+/// in-memory store and checkpoint.
 pub(crate) fn memory_lakehouse() -> (Arc<dyn Storage>, Lakehouse) {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
     let lakehouse = Lakehouse::new(
         storage.clone(),
         Arc::new(MemoryCheckpointStore::new()),
-        bundled_pipelines(),
-        bundled_project(),
+        Workspace::in_store(storage.clone(), Workspace::bundled_files()),
     );
     (storage, lakehouse)
 }

@@ -1,7 +1,7 @@
 //! The warehouse layout shared by the CLI and the browser.
 //!
 //! One store holds the whole lakehouse: `landing/<entity>/…` for dropped files,
-//! `project/…` for the dbt project's edited files, and a
+//! `project/…` for the project a user edits ([`crate::workspace`]), and a
 //! Delta table at `<layer>/<name>/` for every table of the `bronze`, `silver` and
 //! `gold` layers. A folder is a table when it has a `_delta_log/`.
 
@@ -22,8 +22,8 @@ const GOLD: &str = LAYERS[2];
 /// Where dropped files wait for ingest.
 pub const LANDING: &str = "landing/";
 
-/// Where the store keeps dbt project files that replace or add to the bundled
-/// project's: `project/models/marts/dim_date.sql`.
+/// Where the store keeps the project a user edits (the bundled one, copied on first
+/// use): `project/models/marts/dim_date.sql`, `project/silver/trips.yml`.
 pub const PROJECT: &str = "project/";
 
 /// The Bronze table of an entity's stream: `bronze/<entity>`.

@@ -21,10 +21,9 @@ use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
 use medallion_core::checkpoint::{CheckpointStore, MemoryCheckpointStore};
 use medallion_core::lakehouse::{Flow, Lakehouse, Stage};
 use medallion_core::landing::land_file;
-use medallion_core::models::bundled_project;
 use medallion_core::sample::{bundled_spec, generate};
-use medallion_core::silver::bundled_pipelines;
 use medallion_core::storage::{MemoryStorage, ObjectMeta, Storage, StorageResult};
+use medallion_core::workspace::Workspace;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -125,7 +124,8 @@ async fn run_batch_one(
             .await
             .expect("land");
     }
-    let lakehouse = Lakehouse::new(storage, checkpoint, bundled_pipelines(), bundled_project());
+    let workspace = Workspace::in_store(storage.clone(), Workspace::bundled_files());
+    let lakehouse = Lakehouse::new(storage, checkpoint, workspace);
     let mut times = Vec::new();
     for stage in Stage::ALL {
         let started = js_sys::Date::now();

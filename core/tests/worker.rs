@@ -120,3 +120,55 @@ async fn a_delta_table_in_opfs_answers_sql_in_a_worker() {
         .value(0);
     assert_eq!(total, 6);
 }
+
+#[wasm_bindgen_test]
+async fn the_project_workspace_lives_in_opfs_edits_revert_and_round_trips_a_zip() {
+    use medallion_core::workspace::{FileStatus, Workspace};
+
+    let path = "models/marts/fact_trips.sql";
+    let storage: Arc<dyn Storage> =
+        Arc::new(OpfsStorage::open(&unique("workspace")).await.expect("open"));
+    let workspace = Workspace::in_store(storage.clone(), Workspace::bundled_files());
+    assert_eq!(
+        workspace.files().await.expect("first use copies"),
+        Workspace::bundled_files()
+    );
+    workspace
+        .write(path, "select 1 as one\n")
+        .await
+        .expect("save");
+    workspace
+        .create(
+            "models/marts/my_model.sql",
+            "select * from {{ ref('fact_trips') }}\n",
+        )
+        .await
+        .expect("create");
+    // A new handle (a reload) sees the edits: the copy is not made again.
+    let reloaded = Workspace::in_store(storage.clone(), Workspace::bundled_files());
+    let tree = reloaded.tree().await.expect("tree");
+    let status = |file: &str| tree.iter().find(|f| f.path == file).map(|f| f.status);
+    assert_eq!(status(path), Some(FileStatus::Modified));
+    assert_eq!(status("models/marts/my_model.sql"), Some(FileStatus::Added));
+    let diff = reloaded.diff(path).await.expect("diff");
+    assert_eq!(diff.added, 1);
+
+    let zip = reloaded.export_zip().await.expect("export");
+    let other: Arc<dyn Storage> = Arc::new(
+        OpfsStorage::open(&unique("workspace-import"))
+            .await
+            .expect("open"),
+    );
+    let imported = Workspace::in_store(other, Workspace::bundled_files());
+    imported.import_zip(&zip).await.expect("import");
+    assert_eq!(
+        imported.files().await.expect("files"),
+        reloaded.files().await.expect("files")
+    );
+
+    reloaded.revert_all().await.expect("revert all");
+    assert_eq!(
+        workspace.files().await.expect("files"),
+        Workspace::bundled_files()
+    );
+}

@@ -1040,8 +1040,10 @@ mod tests {
             let lakehouse = Lakehouse::new(
                 storage.clone(),
                 checkpoint.clone(),
-                bundled_pipelines(),
-                bundled_project(),
+                crate::workspace::Workspace::in_store(
+                    storage.clone(),
+                    crate::workspace::Workspace::bundled_files(),
+                ),
             );
             crate::sample::land_batch(storage.as_ref(), 1)
                 .await
