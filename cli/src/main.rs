@@ -579,16 +579,6 @@ async fn run_models(
 ) -> Result<(), Failure> {
     let runner = model_runner(project, store, args.vars.as_deref()).await?;
     let parsed = runner.project();
-    let tests = parsed
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Test)
-        .count();
-    let snapshots = parsed
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Snapshot)
-        .count();
     let count = |kind: ResourceType| {
         parsed
             .nodes
@@ -596,11 +586,21 @@ async fn run_models(
             .filter(|n| n.resource_type == kind)
             .count()
     };
+    // Seeds and analyses are named when the project has some.
+    let extra: String = [
+        (ResourceType::Seed, "seeds"),
+        (ResourceType::Analysis, "analyses"),
+    ]
+    .into_iter()
+    .map(|(kind, label)| (count(kind), label))
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, label)| format!(", {count} {label}"))
+    .collect();
     println!(
-        "Found {} models, {snapshots} snapshots, {tests} data tests, {} seeds, {} analyses, {} sources\n",
+        "Found {} models, {} snapshots, {} data tests{extra}, {} sources\n",
         parsed.models().count(),
-        count(ResourceType::Seed),
-        count(ResourceType::Analysis),
+        count(ResourceType::Snapshot),
+        count(ResourceType::Test),
         parsed.sources.len()
     );
     let run = runner.run(command, &run_options(args)).await?;

@@ -116,8 +116,8 @@ impl<'a> Parser<'a> {
             })
             .cloned()
             .collect();
-        let renderer =
-            Renderer::new(&macros, settings.vars.clone(), "dev").map_err(ModelError::from_jinja)?;
+        let renderer = Renderer::new(&macros, &settings.name, settings.vars.clone(), "dev")
+            .map_err(ModelError::from_jinja)?;
         let properties = Properties::read(files, &settings)?;
         let model_files = files_named(files, &settings.model_paths, ".sql")?;
         let seed_files = files_named(files, &settings.seed_paths, ".csv")?;

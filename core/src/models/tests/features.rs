@@ -460,3 +460,32 @@ fn the_shop_project_builds_end_to_end() {
         );
     });
 }
+
+#[test]
+fn seeds_are_nodes_of_the_lineage_graph() {
+    let project = project_of(&[
+        ("seeds/people.csv", PEOPLE),
+        ("seeds/people.yml", SEED_YAML),
+        ("models/names.sql", "select name from {{ ref('people') }}"),
+        (
+            "analyses/count.sql",
+            "select count(*) from {{ ref('names') }}",
+        ),
+    ])
+    .expect("parses");
+    let graph = crate::lineage::LineageGraph::new(&project, &[], &[]).expect("graph");
+    let seed = graph
+        .nodes
+        .iter()
+        .find(|node| node.id == "gold.people")
+        .expect("the seed is a node");
+    assert_eq!(seed.kind, crate::lineage::NodeKind::Seed);
+    assert_eq!(seed.kind.label(), "seed");
+    assert_eq!(seed.table.as_deref(), Some("gold/people"));
+    assert_eq!(seed.file.as_deref(), Some("seeds/people.csv"));
+    assert_eq!(seed.tests.len(), 2);
+    let names = graph.nodes.iter().find(|n| n.id == "gold.names").unwrap();
+    assert_eq!(names.parents, ["gold.people"]);
+    // An analysis builds no relation, so it is not in the graph.
+    assert!(!graph.nodes.iter().any(|node| node.name == "count"));
+}
