@@ -489,3 +489,14 @@ fn seeds_are_nodes_of_the_lineage_graph() {
     // An analysis builds no relation, so it is not in the graph.
     assert!(!graph.nodes.iter().any(|node| node.name == "count"));
 }
+
+#[test]
+fn the_shop_project_builds_from_files_in_a_store() {
+    // The embedded copy the browser test builds is the folder's.
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/shop");
+    for (path, text) in crate::models::fixtures::SHOP {
+        let on_disk = std::fs::read_to_string(format!("{folder}/{path}")).expect(path);
+        assert_eq!(on_disk, text, "{path}");
+    }
+    runtime().block_on(crate::models::fixtures::shop_path(memory()));
+}
