@@ -184,3 +184,41 @@ pub(crate) fn completions(
             .collect(),
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::models::bundled_project;
+
+    #[test]
+    fn the_catalog_gives_columns_in_order_for_models_and_sources_it_knows() {
+        let files = bundled_project();
+        let project = Project::parse(&files, &BTreeMap::new()).expect("parse");
+        let catalog = serde_json::json!({
+            "nodes": {
+                "model.medallion.dim_date": {"columns": {
+                    "year": {"index": 2, "name": "year"},
+                    "date_day": {"index": 1, "name": "date_day"},
+                }},
+                "model.other.gone": {"columns": {"x": {"index": 1}}},
+            },
+            "sources": {
+                "source.medallion.silver.trips": {"columns": {"trip_id": {"index": 1}}},
+            },
+        });
+        let completions = completions(&project, &files, &[], Some(&catalog));
+        let columns = |relation: &str| {
+            completions
+                .columns
+                .iter()
+                .find(|r| r.relation == relation)
+                .map(|r| r.columns.clone())
+        };
+        assert_eq!(
+            columns("dim_date"),
+            Some(vec!["date_day".to_owned(), "year".to_owned()])
+        );
+        assert_eq!(columns("silver.trips"), Some(vec!["trip_id".to_owned()]));
+        assert_eq!(columns("gone"), None);
+    }
+}
