@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::{Completions, MacroSignature, RelationColumns, SourceTable};
-use crate::models::{Project, ResourceType};
+use crate::models::{Node, Project};
 use crate::sql::SqlTable;
 
 /// A macro definition: `{% macro name(arguments) %}`.
@@ -46,6 +46,11 @@ const DBT_MACROS: [(&str, &str); 20] = [
     ("dbt.type_int", "dbt.type_int()"),
     ("dbt.type_bigint", "dbt.type_bigint()"),
 ];
+
+/// Whether `ref()` takes the node: a model, snapshot or seed (not a test or analysis).
+pub(crate) fn refable(node: &Node) -> bool {
+    matches!(node.resource_type.name(), "model" | "snapshot" | "seed")
+}
 
 /// The macros the files under `macros/` define, with their arguments.
 fn project_macros(files: &[(String, String)]) -> Vec<MacroSignature> {
@@ -127,7 +132,7 @@ pub(crate) fn completions(
     let models = project
         .nodes
         .values()
-        .filter(|node| node.resource_type != ResourceType::Test)
+        .filter(|node| refable(node))
         .map(|node| node.name.clone())
         .collect();
     let sources = project
@@ -158,7 +163,7 @@ pub(crate) fn completions(
     let documented = project
         .nodes
         .values()
-        .filter(|node| node.resource_type != ResourceType::Test)
+        .filter(|node| refable(node))
         .map(|node| (node.name.clone(), &node.columns))
         .chain(project.sources.values().map(|source| {
             (
