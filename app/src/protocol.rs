@@ -1,11 +1,13 @@
 //! The typed messages between the page and the pipeline's Web Worker, sent as JSON.
 
+use medallion_core::editor::{CompiledFile, Completions, StepResult};
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
 use medallion_core::lakehouse::{LineageView, RunProgress, RunSummary, Stage, TableCard};
 use medallion_core::lineage::{ColumnLineage, NodeDetails};
 use medallion_core::sql::dashboard::Dashboard;
 use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
 use medallion_core::warehouse::ExportFormat;
+use medallion_core::workspace::{FileDiff, FileStatus, ProjectFile};
 use serde::{Deserialize, Serialize};
 
 use crate::status::EnvironmentStatus;
@@ -78,6 +80,50 @@ pub enum Request {
     SqlTables,
     /// Send the Gold dashboard.
     Dashboard,
+    /// Send the project's files ([`Reply::ProjectTree`]).
+    ProjectTree,
+    /// Send a project file's text ([`Reply::File`]).
+    ReadFile { path: String },
+    /// Write a project file (create or replace); the tree comes back.
+    SaveFile { path: String, text: String },
+    /// Create a project file, which must not exist yet; the tree comes back.
+    CreateFile { path: String, text: String },
+    /// Delete a project file; the tree comes back.
+    DeleteFile { path: String },
+    /// Rename a project file; the tree comes back.
+    RenameFile { from: String, to: String },
+    /// Put a bundled file back as it shipped, or delete an added one; the tree comes
+    /// back.
+    RevertFile { path: String },
+    /// Put the whole project back as it shipped; the tree comes back.
+    RevertProject,
+    /// Send a file's diff against the bundled file ([`Reply::Diff`]).
+    DiffFile { path: String },
+    /// Compile `path` as if its text were `text` (unsaved) ([`Reply::Compiled`]).
+    Compile { path: String, text: String },
+    /// Send what autocomplete offers ([`Reply::Completions`]).
+    Completions,
+    /// Run model `path`'s SELECT (of the unsaved `text`) with at most `limit` rows, as
+    /// a SQL query whose rows [`Request::QueryRows`] pages ([`Reply::Query`] or
+    /// [`Reply::QueryFailed`]).
+    Preview {
+        path: String,
+        text: String,
+        limit: usize,
+    },
+    /// Build from the saved file `path` ([`Reply::Progress`]s, then
+    /// [`Reply::BuildDone`]); a [`Request::Cancel`] stops it before its next step.
+    Build { path: String },
+    /// Export the project as a zip; its bytes travel beside the reply
+    /// ([`Reply::Export`]).
+    ExportProject,
+    /// Replace the project by a zip, whose bytes travel beside this message (a
+    /// `File`); the tree comes back.
+    ImportZip { name: String },
+    /// Replace the project by a picked folder's files: their paths from the folder, the
+    /// `File`s beside this message in a JS `Array`, in the same order; the tree comes
+    /// back.
+    ImportFolder { paths: Vec<String> },
 }
 
 /// What the worker tells the page.
@@ -132,6 +178,25 @@ pub enum Reply {
     SqlTables { tables: Vec<SqlTable> },
     /// The Gold dashboard's figures and charts.
     Dashboard { dashboard: Box<Dashboard> },
+    /// The project's files, with their status against the bundled project.
+    ProjectTree { files: Vec<ProjectFile> },
+    /// A project file's text.
+    File {
+        path: String,
+        text: String,
+        status: FileStatus,
+    },
+    /// A file's diff against the bundled file.
+    Diff { diff: FileDiff },
+    /// A file compiled as typed: its SQL and diagnostics.
+    Compiled { compiled: CompiledFile },
+    /// What autocomplete offers.
+    Completions { completions: Completions },
+    /// A build ended: its summary and every step's result.
+    BuildDone {
+        summary: RunSummary,
+        results: Vec<StepResult>,
+    },
     /// Something failed; the worker keeps working.
     Error { message: String },
 }

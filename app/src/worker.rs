@@ -2,6 +2,7 @@
 //! store, runs core's [`Lakehouse`] and answers the page's [`Request`]s with
 //! [`Reply`]s. Runs are handled one at a time; a cancel is handled at once.
 
+mod project;
 mod sql;
 
 use std::cell::{Cell, RefCell};
@@ -14,7 +15,7 @@ use futures::StreamExt;
 use medallion_core::browser::{IndexedDbCheckpointStore, OpfsStorage};
 use medallion_core::checkpoint::CheckpointStore;
 use medallion_core::explorer;
-use medallion_core::lakehouse::{Flow, Lakehouse};
+use medallion_core::lakehouse::{Flow, Lakehouse, RunProgress};
 use medallion_core::sample;
 use medallion_core::storage::Storage;
 use medallion_core::warehouse;
@@ -110,6 +111,28 @@ impl Cancel {
     }
 }
 
+/// A run's observer: tells the page each step and stops at the page's Cancel.
+fn observe(cancel: &Cancel) -> impl FnMut(&RunProgress) -> Flow + '_ {
+    move |progress| {
+        send(&Reply::Progress {
+            progress: progress.clone(),
+        });
+        if cancel.get() {
+            Flow::Cancel
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+/// The bytes of a `File` the page sent, named `name` in errors.
+async fn file_bytes(file: &web_sys::File, name: &str) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|err| format!("{name}: cannot be read: {err:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// The stores and the lakehouse over them.
 struct State {
     storage: Arc<dyn Storage>,
@@ -156,16 +179,15 @@ async fn open() -> Result<State, String> {
 async fn handle(
     state: &State,
     request: Request,
-    file: Option<web_sys::File>,
+    file: Option<JsValue>,
     cancel: &Cancel,
 ) -> Result<Answer, String> {
     let reply = match request {
         Request::LandFile { name, entity } => {
-            let file = file.ok_or_else(|| format!("{name}: the file did not arrive"))?;
-            let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
-                .await
-                .map_err(|err| format!("{name}: cannot be read: {err:?}"))?;
-            let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+            let file: web_sys::File = file
+                .and_then(|file| file.dyn_into().ok())
+                .ok_or_else(|| format!("{name}: the file did not arrive"))?;
+            let bytes = file_bytes(&file, &name).await?;
             let outcome = medallion_core::landing::land_file(
                 state.storage.as_ref(),
                 &format!("dropped/{name}"),
@@ -203,16 +225,7 @@ async fn handle(
             state.query.forget_console();
             let report = state
                 .lakehouse
-                .run(&stages, &mut |progress| {
-                    send(&Reply::Progress {
-                        progress: progress.clone(),
-                    });
-                    if cancel.get() {
-                        Flow::Cancel
-                    } else {
-                        Flow::Continue
-                    }
-                })
+                .run(&stages, &mut observe(cancel))
                 .await
                 .map_err(|err| err.to_string())?;
             let summary = report.summary();
@@ -336,6 +349,24 @@ async fn handle(
         Request::QueryRows { offset, limit } => state.query.rows(offset, limit),
         Request::QueryExport { format } => return state.query.export(format),
         Request::SqlTables => state.query.tables(&state.lakehouse).await,
+        request @ (Request::ProjectTree
+        | Request::ReadFile { .. }
+        | Request::SaveFile { .. }
+        | Request::CreateFile { .. }
+        | Request::DeleteFile { .. }
+        | Request::RenameFile { .. }
+        | Request::RevertFile { .. }
+        | Request::RevertProject
+        | Request::DiffFile { .. }
+        | Request::Compile { .. }
+        | Request::Completions
+        | Request::Preview { .. }
+        | Request::Build { .. }
+        | Request::ExportProject
+        | Request::ImportZip { .. }
+        | Request::ImportFolder { .. }) => {
+            return project::handle(state, request, file, cancel).await
+        }
     };
     reply.map(Answer::from)
 }
@@ -344,17 +375,18 @@ async fn handle(
 pub fn start() {
     report_panics();
     let cancel = Rc::new(Cancel::default());
-    let (queue, mut requests) = mpsc::unbounded::<(Request, Option<web_sys::File>)>();
+    let (queue, mut requests) = mpsc::unbounded::<(Request, Option<JsValue>)>();
     let on_message = {
         let cancel = cancel.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            // A request is its JSON text, or [text, File] when a file travels with it.
+            // A request is its JSON text, or [text, File] when a file travels with it
+            // ([text, Array of File] for a folder).
             let data = event.data();
             let (text, file) = if js_sys::Array::is_array(&data) {
                 let parts = js_sys::Array::from(&data);
                 (
                     parts.get(0).as_string().unwrap_or_default(),
-                    parts.get(1).dyn_into::<web_sys::File>().ok(),
+                    Some(parts.get(1)),
                 )
             } else {
                 (data.as_string().unwrap_or_default(), None)

@@ -25,6 +25,8 @@ use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
 use crate::workspace::{Workspace, WorkspaceError};
 
+mod editor;
+
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -167,6 +169,38 @@ impl Steps<'_> {
     }
 }
 
+/// Runs `entity`'s Silver as step `done` of `total`, telling `steps`; the quarantine
+/// table, written by the same step, is recorded too. A cancel marks `report` cancelled.
+async fn silver_step(
+    silver: &Silver,
+    entity: &str,
+    options: &SilverOptions,
+    (done, total): (usize, usize),
+    steps: &mut Steps<'_>,
+    report: &mut RunReport,
+) -> Result<Flow, LakehouseError> {
+    let table = warehouse::silver_table(entity);
+    let started = now_ms();
+    let run = silver
+        .run(entity, options)
+        .await
+        .map_err(|err| steps.failed(Stage::Silver, &table, started, err))?;
+    let quarantine = Step::new(
+        Stage::Silver,
+        warehouse::quarantine_table(entity),
+        Some(run.quarantined),
+        started,
+    );
+    steps.record(&quarantine);
+    let step = Step::new(Stage::Silver, table, Some(run.rows_in), started);
+    report.silver.push(run);
+    let flow = steps.finish(step, done, total);
+    if flow == Flow::Cancel {
+        report.cancelled = true;
+    }
+    Ok(flow)
+}
+
 /// What a progress observer wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -301,6 +335,9 @@ pub enum LakehouseError {
     /// A reset was interrupted; it must finish before anything else runs.
     #[error("a reset was interrupted before it finished: reset again to finish it")]
     ResetInterrupted,
+    /// An editor action cannot be done on a file.
+    #[error(transparent)]
+    Editor(#[from] crate::editor::EditorError),
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
@@ -432,56 +469,50 @@ impl Lakehouse {
                 .map(|pipeline| pipeline.entity.clone())
                 .collect();
             for (index, entity) in entities.iter().enumerate() {
-                let table = warehouse::silver_table(entity);
-                let started = now_ms();
-                let run = silver
-                    .run(entity, &SilverOptions::default())
-                    .await
-                    .map_err(|err| steps.failed(Stage::Silver, &table, started, err))?;
-                // The quarantine table is written by the same step.
-                let quarantine = Step::new(
-                    Stage::Silver,
-                    warehouse::quarantine_table(entity),
-                    Some(run.quarantined),
-                    started,
-                );
-                steps.record(&quarantine);
-                let step = Step::new(Stage::Silver, table, Some(run.rows_in), started);
-                report.silver.push(run);
-                if steps.finish(step, index + 1, entities.len()) == Flow::Cancel {
-                    report.cancelled = true;
+                let options = SilverOptions::default();
+                let step = (index + 1, entities.len());
+                if silver_step(&silver, entity, &options, step, steps, report).await?
+                    == Flow::Cancel
+                {
                     return Ok(());
                 }
             }
         }
         if stages.contains(&Stage::Gold) {
-            let project = self.project().await?;
-            let runner = ModelRunner::new(self.storage.clone(), project);
-            let gold = runner
-                .run_observed(
-                    Command::Build,
-                    &RunOptions::default(),
-                    &mut |result, done, total| {
-                        let node = match result.resource_type {
-                            ResourceType::Test => result.unique_id.clone(),
-                            _ => lineage::model_id(&result.name),
-                        };
-                        let progress = RunProgress {
-                            stage: Stage::Gold,
-                            step: result.name.clone(),
-                            node,
-                            rows: result.rows_affected,
-                            run: Some(NodeRun::from_result(result)),
-                            done,
-                            total,
-                        };
-                        steps.report(&progress) == Flow::Continue
-                    },
-                )
-                .await?;
-            report.cancelled = gold.cancelled;
-            report.gold = Some(gold);
+            self.run_gold(&RunOptions::default(), steps, report).await?;
         }
+        Ok(())
+    }
+
+    /// Runs Gold's nodes that `options` select, telling `steps` each node's result.
+    async fn run_gold(
+        &self,
+        options: &RunOptions,
+        steps: &mut Steps<'_>,
+        report: &mut RunReport,
+    ) -> Result<(), LakehouseError> {
+        let project = self.project().await?;
+        let runner = ModelRunner::new(self.storage.clone(), project);
+        let gold = runner
+            .run_observed(Command::Build, options, &mut |result, done, total| {
+                let node = match result.resource_type {
+                    ResourceType::Test => result.unique_id.clone(),
+                    _ => lineage::model_id(&result.name),
+                };
+                let progress = RunProgress {
+                    stage: Stage::Gold,
+                    step: result.name.clone(),
+                    node,
+                    rows: result.rows_affected,
+                    run: Some(NodeRun::from_result(result)),
+                    done,
+                    total,
+                };
+                steps.report(&progress) == Flow::Continue
+            })
+            .await?;
+        report.cancelled = gold.cancelled;
+        report.gold = Some(gold);
         Ok(())
     }
 

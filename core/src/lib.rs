@@ -35,6 +35,8 @@
 //!   version, a commit's actions, a stream's checkpoint.
 //! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
 //!   cancellation, the board of every table), for the CLI and the playground.
+//! - [`editor`]: the model editor's compile as you type, autocomplete, preview and
+//!   build of one file.
 //! - [`sql`]: the SQL console: every table of every layer at any version, the
 //!   project's views, Delta history and plans with their metrics.
 //! - [`sample`]: the Uber-like sample dataset, generated deterministically at any scale.
@@ -49,6 +51,7 @@
 pub mod bronze;
 pub mod checkpoint;
 pub mod delta;
+pub mod editor;
 pub mod engine;
 pub mod explorer;
 pub mod lakehouse;

@@ -24,7 +24,7 @@ pub(super) struct LastResult {
 }
 
 /// A failure that has no position in the SQL text.
-fn failure(message: String) -> Reply {
+pub(super) fn failure(message: String) -> Reply {
     Reply::QueryFailed {
         failure: SqlFailure {
             message,
