@@ -5,7 +5,7 @@
 #      the tests (cargo test --workspace), with the Delta interop test against delta-rs,
 #      and real dbt (dbt-core 1.10, dbt-duckdb) building the same Gold from models/;
 #   3. wasm32: one build of the core's and the app's tests with clippy's lints, then the
-#      tests in headless Chromium;
+#      tests in headless Chromium, in the background while the next step runs;
 #   4. end-to-end tests: playwright-core drives Chromium against the built app.
 #
 # DataFusion is compiled once per target. Clippy runs as the workspace's compiler
@@ -53,17 +53,48 @@ step "wasm32 build of the core's and the app's targets, with clippy"
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$root/scripts/webdriver.json"
 export WASM_BINDGEN_TEST_TIMEOUT=600
-cargo test --target wasm32-unknown-unknown -p medallion-core -p medallion-app --all-targets --no-run
+mkdir -p test-artifacts
+cargo test --target wasm32-unknown-unknown -p medallion-core -p medallion-app --all-targets --no-run \
+  --message-format=json-render-diagnostics >test-artifacts/wasm-targets.json
+# The test binaries `cargo test` runs (libraries, binaries, integration tests), as cargo built them.
+mapfile -t wasm_tests < <(node -e '
+  for (const line of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const message = JSON.parse(line);
+    const kinds = message.target?.kind ?? [];
+    if (message.reason === "compiler-artifact" && message.profile?.test && message.executable
+        && kinds.some((kind) => ["lib", "rlib", "cdylib", "bin", "test"].includes(kind))) {
+      console.log(message.executable);
+    }
+  }' test-artifacts/wasm-targets.json)
+[ ${#wasm_tests[@]} -gt 0 ] || { echo "no wasm test binary was built" >&2; exit 1; }
 
-step "wasm tests in headless Chromium"
-cargo test --target wasm32-unknown-unknown -p medallion-core -p medallion-app
+# The browser tests wait on Chromium more than they compute, so they run in the background
+# while trunk builds the app and the end-to-end tests run; their log follows at the end.
+step "wasm tests in headless Chromium (${#wasm_tests[@]} binaries, in the background)"
+run_wasm_tests() {
+  local binary
+  for binary in "${wasm_tests[@]}"; do
+    printf '\n     Running %s\n' "${binary##*/}"
+    wasm-bindgen-test-runner "$binary" || return 1
+  done
+}
+run_wasm_tests >test-artifacts/wasm-tests.log 2>&1 &
+wasm_pid=$!
+trap 'kill "$wasm_pid" 2>/dev/null || true' EXIT
 
 step "building the app"
 trunk build
 
 step "end-to-end tests in headless Chromium"
-mkdir -p test-artifacts
 node --test tests/e2e/
+
+step "waiting for the wasm tests"
+wasm_status=0
+wait "$wasm_pid" || wasm_status=$?
+trap - EXIT
+cat test-artifacts/wasm-tests.log
+[ "$wasm_status" -eq 0 ] || { echo "wasm tests failed (exit $wasm_status)" >&2; exit "$wasm_status"; }
 step ""
 
 printf '\nAll suites passed in %ss.\n' "$((SECONDS - started))"

@@ -122,15 +122,18 @@ enum Command {
     Run(ModelArgs),
     /// Run the selected data tests (`dbt test`).
     Test(ModelArgs),
-    /// Compile the selected nodes' SQL into <warehouse>/target/compiled/ (`dbt compile`).
+    /// Compile the selected nodes' SQL, analyses included, into
+    /// <warehouse>/target/compiled/ (`dbt compile`).
     Compile(ModelArgs),
     /// Run the selected snapshots (`dbt snapshot`).
     Snapshot(ModelArgs),
+    /// Load the selected seeds, the CSV files of seeds/, as tables (`dbt seed`).
+    Seed(ModelArgs),
     /// List the selected nodes (`dbt ls`).
     Ls {
         #[command(flatten)]
         args: ModelArgs,
-        /// Only nodes of this type: model, snapshot or test.
+        /// Only nodes of this type: model, snapshot, seed, test or analysis.
         #[arg(long)]
         resource_type: Option<String>,
     },
@@ -376,6 +379,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Compile(args) => {
             run_models(&cli.project, warehouse()?, ModelCommand::Compile, &args).await
         }
+        Command::Seed(args) => {
+            run_models(&cli.project, warehouse()?, ModelCommand::Seed, &args).await
+        }
         Command::Ls {
             args,
             resource_type,
@@ -385,14 +391,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 None => vec![
                     ResourceType::Model,
                     ResourceType::Snapshot,
+                    ResourceType::Seed,
                     ResourceType::Test,
+                    ResourceType::Analysis,
                 ],
                 Some("model") => vec![ResourceType::Model],
                 Some("snapshot") => vec![ResourceType::Snapshot],
+                Some("seed") => vec![ResourceType::Seed],
                 Some("test") => vec![ResourceType::Test],
+                Some("analysis") => vec![ResourceType::Analysis],
                 Some(other) => {
                     return Err(Failure(format!(
-                        "--resource-type {other}: use model, snapshot or test"
+                        "--resource-type {other}: use model, snapshot, seed, test or analysis"
                     )))
                 }
             };
@@ -445,6 +455,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     // Files are named by their path under the project folder.
                     LakehouseError::Models(err) => {
                         Failure(format!("{}/{err}", cli.project.display()))
+                    }
+                    other if other.to_string().starts_with("silver/") => {
+                        Failure(format!("{}/{other}", cli.project.display()))
                     }
                     other => Failure(other.to_string()),
                 })?;
@@ -591,6 +604,8 @@ fn node_line(position: &str, result: &NodeResult, command: ModelCommand) -> Stri
     let what = match result.resource_type {
         ResourceType::Test => format!("test {}", result.name),
         ResourceType::Snapshot => format!("snapshot {GOLD_SCHEMA}.{}", result.name),
+        ResourceType::Seed => format!("seed file {GOLD_SCHEMA}.{}", result.name),
+        ResourceType::Analysis => format!("analysis {}", result.name),
         ResourceType::Model => format!(
             "sql {} model {GOLD_SCHEMA}.{}",
             result.materialized.map_or("view", Materialization::name),
@@ -636,19 +651,28 @@ async fn run_models(
 ) -> Result<(), Failure> {
     let runner = model_runner(project, store, args.vars.as_deref()).await?;
     let parsed = runner.project();
-    let tests = parsed
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Test)
-        .count();
-    let snapshots = parsed
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Snapshot)
-        .count();
+    let count = |kind: ResourceType| {
+        parsed
+            .nodes
+            .values()
+            .filter(|n| n.resource_type == kind)
+            .count()
+    };
+    // Seeds and analyses are named when the project has some.
+    let extra: String = [
+        (ResourceType::Seed, "seeds"),
+        (ResourceType::Analysis, "analyses"),
+    ]
+    .into_iter()
+    .map(|(kind, label)| (count(kind), label))
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, label)| format!(", {count} {label}"))
+    .collect();
     println!(
-        "Found {} models, {snapshots} snapshots, {tests} data tests, {} sources\n",
+        "Found {} models, {} snapshots, {} data tests{extra}, {} sources\n",
         parsed.models().count(),
+        count(ResourceType::Snapshot),
+        count(ResourceType::Test),
         parsed.sources.len()
     );
     let run = runner.run(command, &run_options(args)).await?;

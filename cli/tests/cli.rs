@@ -823,3 +823,47 @@ fn project_export_then_import_into_a_fresh_folder_builds_the_same_gold() {
     );
     assert!(std::path::Path::new(&format!("{fresh}/models/marts/fact_trips.sql")).exists());
 }
+
+/// `medallion seed` loads the second sample project's CSVs as dbt does, and `compile`
+/// writes its analysis.
+#[test]
+fn seed_loads_the_shop_projects_csvs_and_compile_writes_its_analysis() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/shop");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--warehouse", warehouse, "--project", project];
+        all.extend_from_slice(args);
+        medallion(&all)
+    };
+    let out = succeeded(&run(&["seed"]));
+    assert!(
+        out.starts_with(
+            "Found 3 models, 0 snapshots, 12 data tests, 3 seeds, 1 analyses, 0 sources\n"
+        ),
+        "{out}"
+    );
+    for (seed, rows) in [("customers", 5), ("orders", 7), ("products", 4)] {
+        assert!(
+            out.lines().any(
+                |line| line.contains(&format!(" OK created seed file gold.{seed} "))
+                    && line.contains(&format!("[INSERT {rows} in "))
+            ),
+            "{out}"
+        );
+    }
+    assert!(out.contains("Finished running 3 nodes"), "{out}");
+    succeeded(&run(&["compile"]));
+    let analysis = std::fs::read_to_string(
+        dir.path()
+            .join("warehouse/target/compiled/shop/analyses/top_customers.sql"),
+    )
+    .expect("the analysis is compiled");
+    assert!(
+        analysis.contains("from gold.customer_revenue"),
+        "{analysis}"
+    );
+    let listed = succeeded(&run(&["ls", "--resource-type", "seed"]));
+    assert_eq!(listed, "shop.customers\nshop.orders\nshop.products\n");
+}

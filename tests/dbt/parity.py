@@ -3,7 +3,8 @@
 For each sample batch: medallion lands it, ingests it, builds Silver and runs `build`
 on models/. The Silver tables are exported as Parquet and loaded into DuckDB as the
 `silver` schema, and dbt-core 1.10 with dbt-duckdb runs `dbt build` on the same
-models/, unchanged. Then every Gold table (the dimensions, facts, marts and both
+project, unchanged, as `medallion project export` zips it (the zip the playground's
+Export project downloads), unzipped. Then every Gold table (the dimensions, facts, marts and both
 snapshots) is compared: the row counts, then all rows.
 
 Where the two must differ, the rows are normalised, and only there:
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -136,6 +138,16 @@ def compare(con, started, batch):
     return failures
 
 
+def exported_project(medallion, work):
+    """models/ as `medallion project export` zips it, unzipped; the folder holding dbt_project.yml."""
+    archive = work / "project.zip"
+    run(medallion, "--project", REPO / "models", "project", "export", archive)
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(work / "exported")
+    (config,) = (work / "exported").glob("**/dbt_project.yml")
+    return config.parent
+
+
 def main():
     medallion, work = Path(sys.argv[1]), Path(sys.argv[2])
     data = Path(sys.argv[3]) if len(sys.argv) > 3 else REPO / "sample_data"
@@ -151,6 +163,7 @@ def main():
     )
     failures = []
     timings = []
+    dbt_project = exported_project(medallion, work)
     for batch, folder in enumerate(batches, start=1):
         common = ["--warehouse", warehouse, "--project", REPO / "models"]
         run(medallion, "land", folder, *common)
@@ -168,7 +181,7 @@ def main():
             path = exports / "silver" / f"{entity}.parquet"
             con.execute(f"create or replace table silver.{entity} as select * from read_parquet('{path}')")
         con.close()
-        dbt_seconds = run(dbt, "build", "--project-dir", REPO / "models", "--profiles-dir",
+        dbt_seconds = run(dbt, "build", "--project-dir", dbt_project, "--profiles-dir",
                           REPO / "tests" / "dbt", "--target-path", work / "dbt-target", "--log-path",
                           work / "dbt-logs", env=dbt_env)
         timings.append((batch, ours_seconds, dbt_seconds))

@@ -153,6 +153,12 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    async fn the_shop_project_builds_its_seeds_docs_and_hooks_in_opfs() {
+        let storage = OpfsStorage::open(&unique("shop")).await.expect("open OPFS");
+        crate::models::fixtures::shop_path(std::sync::Arc::new(storage)).await;
+    }
+
+    #[wasm_bindgen_test]
     // The page has one thread: sharing the IndexedDB handle through an Arc is sound.
     #[allow(clippy::arc_with_non_send_sync)]
     async fn the_sample_batches_reach_the_documented_gold_in_opfs() {

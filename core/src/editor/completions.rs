@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::{Completions, MacroSignature, RelationColumns, SourceTable};
-use crate::models::{Project, ResourceType};
+use crate::models::{Node, Project};
 use crate::sql::SqlTable;
 
 /// A macro definition: `{% macro name(arguments) %}`.
@@ -46,6 +46,11 @@ const DBT_MACROS: [(&str, &str); 20] = [
     ("dbt.type_int", "dbt.type_int()"),
     ("dbt.type_bigint", "dbt.type_bigint()"),
 ];
+
+/// Whether `ref()` takes the node: a model, snapshot or seed (not a test or analysis).
+pub(crate) fn refable(node: &Node) -> bool {
+    matches!(node.resource_type.name(), "model" | "snapshot" | "seed")
+}
 
 /// The macros the files under `macros/` define, with their arguments.
 fn project_macros(files: &[(String, String)]) -> Vec<MacroSignature> {
@@ -127,7 +132,7 @@ pub(crate) fn completions(
     let models = project
         .nodes
         .values()
-        .filter(|node| node.resource_type != ResourceType::Test)
+        .filter(|node| refable(node))
         .map(|node| node.name.clone())
         .collect();
     let sources = project
@@ -158,7 +163,7 @@ pub(crate) fn completions(
     let documented = project
         .nodes
         .values()
-        .filter(|node| node.resource_type != ResourceType::Test)
+        .filter(|node| refable(node))
         .map(|node| (node.name.clone(), &node.columns))
         .chain(project.sources.values().map(|source| {
             (
@@ -182,5 +187,43 @@ pub(crate) fn completions(
             .filter(|(_, columns)| !columns.is_empty())
             .map(|(relation, columns)| RelationColumns { relation, columns })
             .collect(),
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::models::bundled_project;
+
+    #[test]
+    fn the_catalog_gives_columns_in_order_for_models_and_sources_it_knows() {
+        let files = bundled_project();
+        let project = Project::parse(&files, &BTreeMap::new()).expect("parse");
+        let catalog = serde_json::json!({
+            "nodes": {
+                "model.medallion.dim_date": {"columns": {
+                    "year": {"index": 2, "name": "year"},
+                    "date_day": {"index": 1, "name": "date_day"},
+                }},
+                "model.other.gone": {"columns": {"x": {"index": 1}}},
+            },
+            "sources": {
+                "source.medallion.silver.trips": {"columns": {"trip_id": {"index": 1}}},
+            },
+        });
+        let completions = completions(&project, &files, &[], Some(&catalog));
+        let columns = |relation: &str| {
+            completions
+                .columns
+                .iter()
+                .find(|r| r.relation == relation)
+                .map(|r| r.columns.clone())
+        };
+        assert_eq!(
+            columns("dim_date"),
+            Some(vec!["date_day".to_owned(), "year".to_owned()])
+        );
+        assert_eq!(columns("silver.trips"), Some(vec!["trip_id".to_owned()]));
+        assert_eq!(columns("gone"), None);
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lineage::NodeRun;
 
-pub(crate) use completions::completions;
+pub(crate) use completions::{completions, refable};
 pub(crate) use diagnose::{model_error, pipeline_error, sql_errors, yaml_syntax_error};
 
 /// A file compiled as it is in the editor.

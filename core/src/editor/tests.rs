@@ -113,6 +113,31 @@ fn a_model_compiles_with_its_unsaved_text_and_errors_are_at_their_source_line() 
 }
 
 #[test]
+fn a_new_file_compiles_before_it_is_saved_and_a_macro_error_is_at_its_line() {
+    block_on(async {
+        let (_, lakehouse) = memory_lakehouse();
+        let path = "models/marts/my_model.sql";
+        let text = "select trip_id, fare_amount * 2 as double_fare\nfrom {{ ref('fact_trips') }}";
+        let compiled = compile(&lakehouse, path, text).await;
+        assert_eq!(compiled.diagnostics, Vec::new());
+        assert_eq!(
+            compiled.compiled.as_deref(),
+            Some("select trip_id, fare_amount * 2 as double_fare\nfrom gold.fact_trips")
+        );
+        let path = "macros/generate_surrogate_key.sql";
+        let source = bundled(path);
+        let broken = format!("{source}\n\n{{% macro broken( %}}\n");
+        let (line, _) = only_error(&compile(&lakehouse, path, &broken).await);
+        let at = broken
+            .lines()
+            .position(|l| l.contains("broken("))
+            .expect("line")
+            + 1;
+        assert_eq!(line, at);
+    });
+}
+
+#[test]
 fn yaml_and_pipeline_errors_are_at_their_line() {
     block_on(async {
         let (_, lakehouse) = memory_lakehouse();

@@ -183,8 +183,8 @@ impl Lakehouse {
         let select = match (&entity, node_of(&project, path)) {
             (Some(entity), _) => format!("source:silver.{entity}+"),
             (None, Some(node)) if node.resource_type == ResourceType::Test => node.name.clone(),
-            (None, Some(node)) => format!("{}+", node.name),
-            (None, None) => {
+            (None, Some(node)) if editor::refable(node) => format!("{}+", node.name),
+            _ => {
                 return Err(EditorError::NotBuildable {
                     path: path.to_owned(),
                 }

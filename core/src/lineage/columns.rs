@@ -272,12 +272,15 @@ struct Edge {
 /// A planned dbt node's columns, in order, each with its upstream columns.
 type NodeColumns = Vec<(String, Vec<Edge>)>;
 
-/// The dbt node (model or snapshot) named `name`.
+/// The dbt node (model, seed or snapshot) named `name`.
 fn dbt_node<'a>(project: &'a Project, name: &str) -> Option<&'a Node> {
-    project
-        .nodes
-        .values()
-        .find(|node| node.name == name && node.resource_type != ResourceType::Test)
+    project.nodes.values().find(|node| {
+        node.name == name
+            && !matches!(
+                node.resource_type,
+                ResourceType::Test | ResourceType::Analysis
+            )
+    })
 }
 
 /// The name of the dbt node whose id is `id` (`gold.fact_trips`), if one is.

@@ -525,7 +525,7 @@ async fn resolve<'p>(
                 node.name == name
                     && matches!(
                         node.resource_type,
-                        ResourceType::Model | ResourceType::Snapshot
+                        ResourceType::Model | ResourceType::Snapshot | ResourceType::Seed
                     )
             })
             .map(Target::Node),
@@ -775,6 +775,7 @@ impl Reader<'_> {
     async fn dbt_node(&self, node: &Node) -> Result<NodeDetails, DetailsError> {
         let kind = match (node.resource_type, node.materialized) {
             (ResourceType::Snapshot, _) => NodeKind::Snapshot,
+            (ResourceType::Seed, _) => NodeKind::Seed,
             (_, Some(Materialization::Table)) => NodeKind::Table,
             (_, Some(Materialization::Incremental)) => NodeKind::Incremental,
             (_, Some(Materialization::Ephemeral)) => NodeKind::Ephemeral,
@@ -785,6 +786,7 @@ impl Reader<'_> {
         details.file = Some(node.original_file_path.clone());
         details.materialization = Some(match kind {
             NodeKind::Snapshot => "snapshot".to_owned(),
+            NodeKind::Seed => "seed".to_owned(),
             _ => node
                 .materialized
                 .unwrap_or(Materialization::View)
@@ -809,7 +811,7 @@ impl Reader<'_> {
         // an earlier materialization.
         let stored = matches!(
             kind,
-            NodeKind::Table | NodeKind::Incremental | NodeKind::Snapshot
+            NodeKind::Table | NodeKind::Incremental | NodeKind::Snapshot | NodeKind::Seed
         );
         if stored {
             self.with_table(

@@ -133,6 +133,7 @@ pub struct LineageGraph {
 fn dbt_kind(resource_type: ResourceType, materialized: Option<Materialization>) -> NodeKind {
     match (resource_type, materialized) {
         (ResourceType::Snapshot, _) => NodeKind::Snapshot,
+        (ResourceType::Seed, _) => NodeKind::Seed,
         (_, Some(Materialization::Table)) => NodeKind::Table,
         (_, Some(Materialization::Incremental)) => NodeKind::Incremental,
         (_, Some(Materialization::Ephemeral)) => NodeKind::Ephemeral,
@@ -237,13 +238,16 @@ impl LineageGraph {
         [node, quarantine]
     }
 
-    /// The project's models and snapshots in DAG order.
+    /// The project's seeds, models and snapshots in DAG order.
     fn dbt_nodes(project: &Project) -> Result<Vec<LineageNode>, ModelError> {
         let ids = dbt_ids(project);
         let mut nodes = Vec::new();
         for unique_id in crate::models::topological_order(project)? {
             let dbt = &project.nodes[&unique_id];
-            if dbt.resource_type == ResourceType::Test {
+            if matches!(
+                dbt.resource_type,
+                ResourceType::Test | ResourceType::Analysis
+            ) {
                 continue;
             }
             let kind = dbt_kind(dbt.resource_type, dbt.materialized);
@@ -428,7 +432,12 @@ fn dbt_ids(project: &Project) -> BTreeMap<String, String> {
     let nodes = project
         .nodes
         .values()
-        .filter(|node| node.resource_type != ResourceType::Test)
+        .filter(|node| {
+            !matches!(
+                node.resource_type,
+                ResourceType::Test | ResourceType::Analysis
+            )
+        })
         .map(|node| (node.unique_id.clone(), model_id(&node.name)));
     sources.chain(nodes).collect()
 }

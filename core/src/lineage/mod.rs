@@ -55,6 +55,8 @@ pub enum NodeKind {
     Ephemeral,
     /// A dbt SCD2 snapshot.
     Snapshot,
+    /// A dbt seed: a CSV file of the project loaded as a table.
+    Seed,
 }
 
 impl NodeKind {
@@ -68,7 +70,8 @@ impl NodeKind {
             | NodeKind::Table
             | NodeKind::Incremental
             | NodeKind::Ephemeral
-            | NodeKind::Snapshot => "gold",
+            | NodeKind::Snapshot
+            | NodeKind::Seed => "gold",
         }
     }
 
@@ -86,6 +89,7 @@ impl NodeKind {
             NodeKind::Incremental => "incremental",
             NodeKind::Ephemeral => "ephemeral",
             NodeKind::Snapshot => "snapshot",
+            NodeKind::Seed => "seed",
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
+use super::config::HookKind;
 use super::jinja::GOLD_SCHEMA;
 use super::project::{Project, ResourceType, TestKind};
 use super::run::{RunOptions, RunResults};
@@ -70,6 +71,28 @@ pub(crate) fn manifest(
         if let Some(materialized) = node.materialized {
             config.insert("materialized".to_owned(), json!(materialized.name()));
         }
+        for kind in [HookKind::Pre, HookKind::Post] {
+            let hooks: Vec<Value> = node
+                .config
+                .hooks(kind)
+                .iter()
+                .map(|sql| json!({"sql": sql, "transaction": true, "index": null}))
+                .collect();
+            config.insert(kind.key().to_owned(), Value::Array(hooks));
+        }
+        match node.resource_type {
+            ResourceType::Seed => {
+                config.insert("materialized".to_owned(), json!("seed"));
+                config.insert("column_types".to_owned(), json!(node.config.column_types()));
+                config
+                    .entry("delimiter".to_owned())
+                    .or_insert_with(|| json!(","));
+            }
+            ResourceType::Analysis => {
+                config.insert("materialized".to_owned(), json!("view"));
+            }
+            _ => {}
+        }
         if node.resource_type == ResourceType::Test {
             config.insert(
                 "severity".to_owned(),
@@ -95,8 +118,19 @@ pub(crate) fn manifest(
         let path = project
             .model_paths
             .iter()
+            .chain(&project.seed_paths)
             .find_map(|root| node.original_file_path.strip_prefix(&format!("{root}/")))
             .unwrap_or(&node.original_file_path);
+        // A seed's file is data, not code, as dbt's manifest has it.
+        let raw_code = match node.resource_type {
+            ResourceType::Seed => "",
+            _ => node.raw_code.as_str(),
+        };
+        let builds_relation = match node.resource_type {
+            ResourceType::Model => node.materialized != Some(super::Materialization::Ephemeral),
+            ResourceType::Seed | ResourceType::Snapshot => true,
+            ResourceType::Test | ResourceType::Analysis => false,
+        };
         let mut entry = json!({
             "unique_id": node.unique_id,
             "resource_type": node.resource_type.name(),
@@ -106,7 +140,7 @@ pub(crate) fn manifest(
             "original_file_path": node.original_file_path,
             "fqn": node.fqn,
             "language": "sql",
-            "raw_code": node.raw_code,
+            "raw_code": raw_code,
             "config": config,
             "tags": node.config.tags(),
             "description": node.description,
@@ -117,9 +151,7 @@ pub(crate) fn manifest(
             "database": "medallion",
             "schema": GOLD_SCHEMA,
             "alias": node.name,
-            "relation_name": if node.resource_type == ResourceType::Model
-                && node.materialized != Some(super::Materialization::Ephemeral)
-            {
+            "relation_name": if builds_relation {
                 json!(format!("{GOLD_SCHEMA}.{}", node.name))
             } else {
                 Value::Null
@@ -179,12 +211,29 @@ pub(crate) fn manifest(
             )
         })
         .collect();
+    let docs: Map<String, Value> = project
+        .docs
+        .iter()
+        .map(|(name, (file, text))| {
+            let unique_id = format!("doc.{}.{name}", project.name);
+            let entry = json!({
+                "name": name,
+                "resource_type": "doc",
+                "package_name": project.name,
+                "path": file.split_once('/').map_or(file.as_str(), |(_, rest)| rest),
+                "original_file_path": file,
+                "unique_id": unique_id,
+                "block_contents": text,
+            });
+            (unique_id, entry)
+        })
+        .collect();
     json!({
         "metadata": metadata("manifest/v12.json", project, invocation),
         "nodes": nodes,
         "sources": sources,
         "macros": {},
-        "docs": {},
+        "docs": docs,
         "exposures": {},
         "metrics": {},
         "groups": {},

@@ -72,12 +72,70 @@ fn strings(value: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// A hook config's entries: a SQL string, `{sql: …}`, or a list of either.
+fn hook_values(value: Option<&Value>) -> Vec<Value> {
+    match value {
+        Some(Value::Array(items)) => items.iter().flat_map(|i| hook_values(Some(i))).collect(),
+        Some(Value::String(sql)) => vec![Value::from(sql.clone())],
+        Some(Value::Object(hook)) => hook
+            .get("sql")
+            .and_then(Value::as_str)
+            .map(|sql| vec![Value::from(sql)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Which of a node's hooks: before or after it is materialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// `pre-hook` / `pre_hook`.
+    Pre,
+    /// `post-hook` / `post_hook`.
+    Post,
+}
+
+impl HookKind {
+    /// dbt's config key.
+    pub fn key(self) -> &'static str {
+        match self {
+            HookKind::Pre => "pre-hook",
+            HookKind::Post => "post-hook",
+        }
+    }
+}
+
 impl NodeConfig {
+    /// The hooks of `kind`, as Jinja templates of SQL, in the order they run.
+    pub fn hooks(&self, kind: HookKind) -> Vec<String> {
+        strings(self.values.get(kind.key()))
+    }
+
+    /// A seed's `column_types`: column → SQL type.
+    pub fn column_types(&self) -> BTreeMap<String, String> {
+        match self.values.get("column_types") {
+            Some(Value::Object(types)) => types
+                .iter()
+                .filter_map(|(column, ty)| ty.as_str().map(|ty| (column.clone(), ty.to_owned())))
+                .collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+
     /// Applies the keys of `level` on top (a more specific level wins; tags add up).
     pub fn apply(&mut self, level: &BTreeMap<String, Value>) {
         for (key, value) in level {
-            let key = key.trim_start_matches('+');
-            if key == "tags" {
+            let key = match key.trim_start_matches('+') {
+                "pre_hook" => "pre-hook",
+                "post_hook" => "post-hook",
+                key => key,
+            };
+            if key == "pre-hook" || key == "post-hook" {
+                // Hooks add up across levels, the more general first, as dbt runs them.
+                let mut hooks = hook_values(self.values.get(key));
+                hooks.extend(hook_values(Some(value)));
+                self.values.insert(key.to_owned(), Value::from(hooks));
+            } else if key == "tags" {
                 let mut tags = strings(self.values.get("tags"));
                 for tag in strings(Some(value)) {
                     if !tags.contains(&tag) {
@@ -225,6 +283,19 @@ mod tests {
         );
         assert_eq!(config.on_schema_change(), Ok(OnSchemaChange::Ignore));
         assert!(config.enabled());
+    }
+
+    #[test]
+    fn hooks_add_up_from_every_level() {
+        let mut config = NodeConfig::default();
+        config.apply(&level(
+            json!({"+pre-hook": "select 1", "+post-hook": ["a", {"sql": "b"}]}),
+        ));
+        config.apply(&level(json!({"post_hook": "c {{ this }}"})));
+        assert_eq!(config.hooks(HookKind::Pre), ["select 1"]);
+        assert_eq!(config.hooks(HookKind::Post), ["a", "b", "c {{ this }}"]);
+        config.apply(&level(json!({"column_types": {"id": "bigint"}})));
+        assert_eq!(config.column_types()["id"], "bigint");
     }
 
     #[test]

@@ -244,3 +244,126 @@ pub(crate) async fn main_path(storage: Arc<dyn Storage>) {
     assert!(storage.get("target/manifest.json").await.is_ok());
     assert!(storage.get("target/run_results.json").await.is_ok());
 }
+
+/// The second sample project, examples/shop: path from its root, text.
+pub(crate) const SHOP: [(&str, &str); 12] = [
+    (
+        "analyses/top_customers.sql",
+        include_str!("../../../examples/shop/analyses/top_customers.sql"),
+    ),
+    (
+        "dbt_project.yml",
+        include_str!("../../../examples/shop/dbt_project.yml"),
+    ),
+    (
+        "models/docs.md",
+        include_str!("../../../examples/shop/models/docs.md"),
+    ),
+    (
+        "models/marts/_marts.yml",
+        include_str!("../../../examples/shop/models/marts/_marts.yml"),
+    ),
+    (
+        "models/marts/customer_revenue.sql",
+        include_str!("../../../examples/shop/models/marts/customer_revenue.sql"),
+    ),
+    (
+        "models/marts/order_lines.sql",
+        include_str!("../../../examples/shop/models/marts/order_lines.sql"),
+    ),
+    (
+        "models/staging/stg_orders.sql",
+        include_str!("../../../examples/shop/models/staging/stg_orders.sql"),
+    ),
+    (
+        "seeds/_seeds.yml",
+        include_str!("../../../examples/shop/seeds/_seeds.yml"),
+    ),
+    (
+        "seeds/customers.csv",
+        include_str!("../../../examples/shop/seeds/customers.csv"),
+    ),
+    (
+        "seeds/orders.csv",
+        include_str!("../../../examples/shop/seeds/orders.csv"),
+    ),
+    (
+        "seeds/products.csv",
+        include_str!("../../../examples/shop/seeds/products.csv"),
+    ),
+    (
+        "tests/order_lines_audit_matches.sql",
+        include_str!("../../../examples/shop/tests/order_lines_audit_matches.sql"),
+    ),
+];
+
+/// The shop project end to end on any store: its files written under `project/` and
+/// read back as the browser reads a project, then built (seeds, a docs block, a
+/// post-hook the singular test reads, tests on seeds) and compiled (its analysis).
+pub(crate) async fn shop_path(storage: Arc<dyn Storage>) {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+
+    use super::{read_project_files, Command, ModelRunner, NodeStatus, Project, RunOptions};
+    use crate::silver::scenario::table_rows;
+
+    for (path, text) in SHOP {
+        storage
+            .put(
+                &format!("project/{path}"),
+                Bytes::from_static(text.as_bytes()),
+            )
+            .await
+            .expect("write the project");
+    }
+    let files = read_project_files(storage.as_ref(), "project/")
+        .await
+        .expect("read the project");
+    assert_eq!(files.len(), SHOP.len());
+    let project = Project::parse(&files, &BTreeMap::new()).expect("the shop parses");
+    let runner = ModelRunner::new(storage.clone(), project);
+    let run = runner
+        .run(Command::Build, &RunOptions::default())
+        .await
+        .expect("build");
+    for result in &run.results {
+        assert!(
+            matches!(result.status, NodeStatus::Success | NodeStatus::Pass),
+            "{}: {:?} {}",
+            result.name,
+            result.status,
+            result.message
+        );
+    }
+    assert_eq!(run.results.len(), 18);
+    let revenue: Vec<(Option<String>, Option<String>)> =
+        table_rows(&storage, "gold/customer_revenue")
+            .await
+            .iter()
+            .map(|row| (row["name"].clone(), row["revenue"].clone()))
+            .collect();
+    let expected = [
+        ("Ada Lovelace", "63.90"),
+        ("Bob Stone", "12.00"),
+        ("Chloé Martin", "48.90"),
+        ("Dev Patel", "28.20"),
+        ("Eun-ji Park", "0.00"),
+    ];
+    assert_eq!(
+        revenue,
+        expected.map(|(name, amount)| (Some(name.to_owned()), Some(amount.to_owned())))
+    );
+    let products = table_rows(&storage, "gold/products").await;
+    assert_eq!(products[0]["sku"].as_deref(), Some("007"));
+    assert_eq!(products[0]["price"].as_deref(), Some("24.90"));
+    let compiled = runner
+        .run(Command::Compile, &RunOptions::default())
+        .await
+        .expect("compile");
+    assert!(compiled.success());
+    assert!(storage
+        .get("target/compiled/shop/analyses/top_customers.sql")
+        .await
+        .is_ok());
+}

@@ -1,5 +1,6 @@
 //! The Jinja environment models render in: dbt's context (`ref`, `source`, `config`,
-//! `this`, `is_incremental()`, `var`, `env_var`, `target`, `log`), the project's
+//! `this`, `is_incremental()`, `var`, `env_var`, `target`, `log`, `execute`,
+//! `invocation_id`, `project_name`), the project's
 //! macros, and dbt's cross-database macros rendered as SQL DataFusion runs.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -236,10 +237,11 @@ fn to_json(value: &Value) -> serde_json::Value {
 }
 
 impl Renderer {
-    /// An environment with the project's macro files (path, text), its vars and the
-    /// target's name.
+    /// An environment with the project's macro files (path, text), its name, its vars
+    /// and the target's name.
     pub(crate) fn new(
         macros: &[(String, String)],
+        project_name: &str,
         vars: BTreeMap<String, serde_json::Value>,
         target_name: &str,
     ) -> Result<Self, Error> {
@@ -339,6 +341,10 @@ impl Renderer {
             }),
         );
         env.add_global("dbt", dbt_namespace());
+        // Models render with their real SQL (dbt's execution phase), so `execute` holds.
+        env.add_global("execute", true);
+        env.add_global("invocation_id", uuid::Uuid::new_v4().to_string());
+        env.add_global("project_name", project_name.to_owned());
         env.add_global(
             "target",
             Value::from(Serde(serde_json::json!({
@@ -440,7 +446,7 @@ mod tests {
             .map(|(path, text)| ((*path).to_owned(), (*text).to_owned()))
             .collect();
         let vars = BTreeMap::from([("start".to_owned(), serde_json::json!("2026-01-01"))]);
-        let renderer = Renderer::new(&macros, vars, "dev").unwrap();
+        let renderer = Renderer::new(&macros, "demo", vars, "dev").unwrap();
         renderer.set_relations(Relations {
             models: BTreeMap::from([
                 ("stg".to_owned(), "gold.stg".to_owned()),
@@ -484,6 +490,16 @@ from {{ ref('stg') }} join {{ source('silver', 'trips') }} using (id)\n\
             )
             .unwrap();
         assert_eq!(sql, "m");
+        let (sql, _) = renderer
+            .render(
+                "models/m.sql",
+                "{% if execute %}{{ project_name }}{% endif %}",
+                "m",
+                "gold.m",
+                false,
+            )
+            .unwrap();
+        assert_eq!(sql, "demo");
     }
 
     #[test]
@@ -549,6 +565,7 @@ from {{ ref('stg') }} join {{ source('silver', 'trips') }} using (id)\n\
                 "macros/broken.sql".to_owned(),
                 "\n{% macro x( %}".to_owned(),
             )],
+            "demo",
             BTreeMap::new(),
             "dev",
         )

@@ -18,6 +18,7 @@ mod graph;
 mod jinja;
 mod project;
 mod run;
+mod seed;
 mod snapshot;
 mod synthetic;
 
@@ -29,7 +30,7 @@ pub(crate) mod scenario;
 mod tests;
 
 pub use bundled::{bundled_project, BUNDLED};
-pub use config::{IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
+pub use config::{HookKind, IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
 pub(crate) use graph::{adjacency, reach, select_over, topological_order};
 pub use jinja::GOLD_SCHEMA;
 pub use project::{
@@ -175,6 +176,32 @@ pub enum ModelError {
         /// Its file.
         path: String,
         /// What is wrong.
+        detail: String,
+    },
+    /// A seed's CSV cannot be read (a bad header, a ragged row, a bad delimiter).
+    #[error("{path}: {detail}")]
+    Seed {
+        /// The seed's name.
+        node: String,
+        /// Its CSV file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A `pre-hook` or `post-hook` failed to render or run; the node fails with it.
+    #[error("{path}: {kind} {index} ({sql}) failed: {detail}", kind = kind.key())]
+    Hook {
+        /// The node's name.
+        node: String,
+        /// Its file.
+        path: String,
+        /// Before or after the node.
+        kind: HookKind,
+        /// Its position among the node's hooks of that kind, from 1.
+        index: usize,
+        /// The hook as configured.
+        sql: String,
+        /// The Jinja or SQL error.
         detail: String,
     },
     /// A node's Delta table operation failed.

@@ -28,6 +28,10 @@ pub enum ResourceType {
     Test,
     /// An SCD2 snapshot.
     Snapshot,
+    /// A CSV file of `seeds/`, loaded as a table.
+    Seed,
+    /// A SQL file of `analyses/`: compiled, never run.
+    Analysis,
 }
 
 impl ResourceType {
@@ -37,6 +41,8 @@ impl ResourceType {
             ResourceType::Model => "model",
             ResourceType::Test => "test",
             ResourceType::Snapshot => "snapshot",
+            ResourceType::Seed => "seed",
+            ResourceType::Analysis => "analysis",
         }
     }
 }
@@ -114,7 +120,7 @@ pub struct Node {
     pub original_file_path: String,
     /// The dotted name dbt uses: project, folders, name.
     pub fqn: Vec<String>,
-    /// The file's text (for a generic test, empty).
+    /// The file's text (for a generic test, empty; for a seed, the CSV).
     pub raw_code: String,
     /// The merged configuration.
     pub config: NodeConfig,
@@ -198,6 +204,12 @@ pub struct Project {
     pub model_paths: Vec<String>,
     /// Folders of snapshots.
     pub snapshot_paths: Vec<String>,
+    /// Folders of seeds.
+    pub seed_paths: Vec<String>,
+    /// `clean-targets`: the folders `dbt clean` deletes.
+    pub clean_targets: Vec<String>,
+    /// The `{% docs %}` blocks, by name: the file and the text.
+    pub docs: BTreeMap<String, (String, String)>,
     /// Every node, by unique id.
     pub nodes: BTreeMap<String, Node>,
     /// Every source table, by unique id.
@@ -215,7 +227,7 @@ pub async fn read_project_files(
     let mut files = Vec::new();
     for object in storage.list(prefix).await? {
         let relative = object.path[prefix.len()..].to_owned();
-        let wanted = [".sql", ".yml", ".yaml"]
+        let wanted = [".sql", ".yml", ".yaml", ".csv", ".md"]
             .iter()
             .any(|ext| relative.ends_with(ext));
         if !wanted || relative.starts_with("target/") || relative.starts_with("dbt_packages/") {
@@ -243,7 +255,14 @@ impl Project {
         let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
         let models = parser.model_nodes()?;
         let snapshots = parser.snapshot_nodes()?;
-        for node in models.into_iter().chain(snapshots) {
+        let seeds = parser.seed_nodes()?;
+        let analyses = parser.analysis_nodes()?;
+        for node in models
+            .into_iter()
+            .chain(snapshots)
+            .chain(seeds)
+            .chain(analyses)
+        {
             if node.config.enabled() {
                 nodes.insert(node.unique_id.clone(), node);
             }
@@ -253,6 +272,7 @@ impl Project {
             nodes.insert(node.unique_id.clone(), node);
         }
         parser.finish_relations(&nodes);
+        parser.resolve_descriptions(&mut nodes)?;
         let Parser {
             settings,
             properties,
@@ -263,6 +283,9 @@ impl Project {
             name: settings.name,
             model_paths: settings.model_paths,
             snapshot_paths: settings.snapshot_paths,
+            seed_paths: settings.seed_paths,
+            clean_targets: settings.clean_targets,
+            docs: properties.docs,
             nodes,
             sources: properties.sources,
             vars: settings.vars,

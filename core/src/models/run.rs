@@ -17,7 +17,7 @@ use datafusion::prelude::SessionContext;
 pub use results::{Command, NodeResult, NodeStatus, RunOptions, RunResults};
 
 use super::artifacts;
-use super::config::Materialization;
+use super::config::{HookKind, Materialization};
 use super::graph;
 use super::jinja::GOLD_SCHEMA;
 use super::project::{Node, Project, ResourceType, TestKind};
@@ -47,6 +47,20 @@ struct Progress {
     blocked: BTreeSet<String>,
     /// Whether each source table's store path holds a table, once asked.
     sources_present: BTreeMap<String, bool>,
+}
+
+/// The statements of a hook's SQL (none if it is blank): split where `;` ends one, as
+/// sqlparser reads them, or the whole text if it does not parse (for DataFusion's
+/// error).
+fn statements(sql: &str) -> Vec<String> {
+    use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
+    if sql.trim().trim_matches(';').trim().is_empty() {
+        return Vec::new();
+    }
+    match Parser::parse_sql(&GenericDialect {}, sql) {
+        Ok(parsed) => parsed.iter().map(ToString::to_string).collect(),
+        Err(_) => vec![sql.to_owned()],
+    }
 }
 
 /// A few rows of `batches` as `column=value, …` lines.
@@ -244,7 +258,9 @@ impl ModelRunner {
         };
         // dbt's catalog describes the relations a run built or changed.
         let catalog = match command {
-            Command::Build | Command::Run | Command::Snapshot => Some(self.catalog(&session).await),
+            Command::Build | Command::Run | Command::Snapshot | Command::Seed => {
+                Some(self.catalog(&session).await)
+            }
             Command::Test | Command::Compile => None,
         };
         artifacts::write(
@@ -306,8 +322,11 @@ impl ModelRunner {
             Err(err) => result.fail(&err),
             Ok((sql, node_logs)) => {
                 progress.logs.extend(node_logs);
-                self.write_compiled(node, &sql).await?;
-                progress.compiled.insert(id.clone(), sql.clone());
+                // A seed's SQL is how the engine loads it; dbt compiles no seed.
+                if node.resource_type != ResourceType::Seed {
+                    self.write_compiled(node, &sql).await?;
+                    progress.compiled.insert(id.clone(), sql.clone());
+                }
                 result.compiled_code = sql.clone();
                 self.execute(
                     command,
@@ -354,14 +373,10 @@ impl ModelRunner {
             result.message = "compiled".to_owned();
             return;
         }
-        let outcome = match node.resource_type {
-            ResourceType::Test => return self.check(session, node, sql, result).await,
-            ResourceType::Snapshot => self
-                .snapshot(session, node, sql)
-                .await
-                .map(|(rows, message)| (Some(rows), message)),
-            ResourceType::Model => self.materialize(session, node, sql, full_refresh).await,
-        };
+        if node.resource_type == ResourceType::Test {
+            return self.check(session, node, sql, result).await;
+        }
+        let outcome = self.build_relation(session, node, sql, full_refresh).await;
         result.relation_name = Some(format!("{GOLD_SCHEMA}.{}", node.name));
         match outcome {
             Ok((rows, message)) => {
@@ -371,6 +386,73 @@ impl ModelRunner {
             }
             Err(err) => result.fail(&err),
         }
+    }
+
+    /// Builds a model's, seed's or snapshot's relation between its pre-hooks and its
+    /// post-hooks; returns the rows written and a message. An analysis builds nothing.
+    async fn build_relation(
+        &self,
+        session: &SessionContext,
+        node: &Node,
+        sql: &str,
+        full_refresh: bool,
+    ) -> Result<(Option<u64>, String), ModelError> {
+        let incremental = self.incremental_now(node, full_refresh).await?;
+        self.run_hooks(session, node, HookKind::Pre, incremental)
+            .await?;
+        let outcome = match node.resource_type {
+            ResourceType::Snapshot => self
+                .snapshot(session, node, sql)
+                .await
+                .map(|(rows, message)| (Some(rows), message))?,
+            ResourceType::Model | ResourceType::Seed => {
+                self.materialize(session, node, sql, full_refresh).await?
+            }
+            ResourceType::Test | ResourceType::Analysis => (None, "compiled".to_owned()),
+        };
+        self.run_hooks(session, node, HookKind::Post, incremental)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// Renders and runs a node's hooks of `kind` in the session, in order; the first
+    /// that fails is the error, naming the hook.
+    async fn run_hooks(
+        &self,
+        session: &SessionContext,
+        node: &Node,
+        kind: HookKind,
+        incremental: bool,
+    ) -> Result<(), ModelError> {
+        for (index, hook) in node.config.hooks(kind).iter().enumerate() {
+            let failed = |detail: String| ModelError::Hook {
+                node: node.name.clone(),
+                path: node.original_file_path.clone(),
+                kind,
+                index: index + 1,
+                sql: hook.clone(),
+                detail,
+            };
+            let (sql, _) = self
+                .project
+                .renderer
+                .render(
+                    &node.original_file_path,
+                    hook,
+                    &node.name,
+                    &format!("{GOLD_SCHEMA}.{}", node.name),
+                    incremental,
+                )
+                .map_err(|err| failed(ModelError::from_jinja(err).to_string()))?;
+            for statement in statements(&sql) {
+                let rows = match session.sql(&statement).await {
+                    Ok(frame) => frame.collect().await.map(|_| ()),
+                    Err(err) => Err(err),
+                };
+                rows.map_err(|err| failed(err.to_string()))?;
+            }
+        }
+        Ok(())
     }
 
     /// Why `node` cannot run because a source table it reads is not in the store, if so.

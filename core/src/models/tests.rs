@@ -2,6 +2,8 @@
 //! and `on_schema_change` mode, ephemeral chains, macros, vars, selection, tests,
 //! artifacts and errors, asserted row by row.
 
+mod features;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

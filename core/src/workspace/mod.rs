@@ -317,7 +317,7 @@ impl Workspace {
 
     /// The text of one file.
     pub async fn read(&self, path: &str) -> Result<String, WorkspaceError> {
-        paths::check_form(path)?;
+        paths::check_file(path)?;
         self.ensure_copied().await?;
         self.read_text(path).await
     }
@@ -345,7 +345,7 @@ impl Workspace {
 
     /// Deletes a file.
     pub async fn delete(&self, path: &str) -> Result<(), WorkspaceError> {
-        paths::check_form(path)?;
+        paths::check_file(path)?;
         self.ensure_copied().await?;
         self.head(path).await?;
         Ok(self.storage.delete(&self.key(path)).await?)
@@ -353,7 +353,7 @@ impl Workspace {
 
     /// Renames a file; fails with [`WorkspaceError::Exists`] if `to` is there.
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), WorkspaceError> {
-        paths::check_form(from)?;
+        paths::check_file(from)?;
         self.check_new_path(to).await?;
         let text = self.read_text(from).await?;
         if from == to {
@@ -377,7 +377,7 @@ impl Workspace {
     /// Reverts a file to the bundled project: a bundled file gets its bundled text back
     /// (deleted or not), a file the user added is deleted.
     pub async fn revert(&self, path: &str) -> Result<(), WorkspaceError> {
-        paths::check_form(path)?;
+        paths::check_file(path)?;
         let bundled = self.bundled(path)?;
         self.ensure_copied().await?;
         match bundled.get(path) {
@@ -396,7 +396,7 @@ impl Workspace {
     /// A file's lines against its bundled version (all added if it is not bundled, all
     /// removed if the user deleted it).
     pub async fn diff(&self, path: &str) -> Result<FileDiff, WorkspaceError> {
-        paths::check_form(path)?;
+        paths::check_file(path)?;
         let bundled = self.bundled(path)?;
         self.ensure_copied().await?;
         let current = match self.read_text(path).await {

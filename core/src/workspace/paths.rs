@@ -247,21 +247,29 @@ pub(super) fn check_form(path: &str) -> Result<(), WorkspaceError> {
     Ok(())
 }
 
+/// Checks the form of a path to a file the project may hold: not hidden, not generated.
+pub(super) fn check_file(path: &str) -> Result<(), WorkspaceError> {
+    check_form(path)?;
+    if ignored(path) {
+        return Err(WorkspaceError::InvalidPath {
+            path: path.to_owned(),
+            reason: "hidden files and dbt's generated folders (target/, logs/, dbt_packages/) \
+                     are not project files"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks that `path` can be a file of the project laid out as `layout`: its form, not
 /// hidden or generated, at the root or in one of the project's folders, of a type the
 /// project holds (Python models are refused by name).
 pub(super) fn check_project_path(path: &str, layout: &Layout) -> Result<(), WorkspaceError> {
-    check_form(path)?;
+    check_file(path)?;
     let invalid = |reason: &str| WorkspaceError::InvalidPath {
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
-    if ignored(path) {
-        return Err(invalid(
-            "hidden files and dbt's generated folders (target/, logs/, dbt_packages/) are not \
-             project files",
-        ));
-    }
     if extension(path) == "py" {
         let feature = if layout.is_model_path(path) {
             "a Python model"

@@ -301,6 +301,17 @@ fn paths_outside_the_project_are_refused_by_name() {
             );
             assert!(err.to_string().starts_with(&format!("{path}: ")), "{err}");
         }
+        for read in [
+            ".medallion/bundled",
+            "../dbt_project.yml",
+            "target/run_results.json",
+        ] {
+            let err = workspace.read(read).await.unwrap_err();
+            assert!(
+                matches!(&err, WorkspaceError::InvalidPath { path, .. } if path == read),
+                "{read}: {err}"
+            );
+        }
         let err = workspace
             .create("models/model.py", "def model(dbt, s): pass")
             .await

@@ -156,8 +156,8 @@ fn test_name(spec: &TestSpec) -> String {
 }
 
 impl Parser<'_> {
-    /// Every generic test the properties declare: on snapshots, then models, then
-    /// sources.
+    /// Every generic test the properties declare: on snapshots, then models and seeds,
+    /// then sources.
     fn generic_test_specs(&self) -> Result<Vec<TestSpec>, ModelError> {
         let project = &self.settings.name;
         let mut specs: Vec<TestSpec> = Vec::new();
@@ -197,8 +197,14 @@ impl Parser<'_> {
                 )?;
             }
         }
-        for (name, (file, spec)) in &self.properties.models {
-            let attached_to = format!("model.{project}.{name}");
+        let described = self
+            .properties
+            .models
+            .iter()
+            .map(|entry| ("model", entry))
+            .chain(self.properties.seeds.iter().map(|entry| ("seed", entry)));
+        for (kind, (name, (file, spec))) in described {
+            let attached_to = format!("{kind}.{project}.{name}");
             add(&spec.data_tests, &attached_to, name, None, file)?;
             for column in &spec.columns {
                 add(

@@ -33,34 +33,38 @@ pub(super) struct Parser<'a> {
     pub(super) properties: Properties,
     /// Each model's file, by name.
     pub(super) model_files: BTreeMap<String, ModelFile>,
+    /// Each seed's CSV file, by name.
+    pub(super) seed_files: BTreeMap<String, ModelFile>,
     /// The relations the templates render to.
     pub(super) relations: Relations,
     /// The project's Jinja environment.
     pub(super) renderer: Renderer,
 }
 
-/// Each model's SQL file under the model folders, by name; two with one name are an
-/// error.
-fn model_files(
+/// Each file ending in `extension` under `folders` (a model's SQL, a seed's CSV), by
+/// name; two with one name are an error.
+fn files_named(
     files: &[(String, String)],
-    model_paths: &[String],
+    folders: &[String],
+    extension: &str,
 ) -> Result<BTreeMap<String, ModelFile>, ModelError> {
     let mut model_files: BTreeMap<String, ModelFile> = BTreeMap::new();
     for (path, text) in files {
-        let Some((_, relative)) = under(path, model_paths) else {
+        let Some((_, relative)) = under(path, folders) else {
             continue;
         };
         let Some(name) = relative
             .rsplit('/')
             .next()
-            .and_then(|file| file.strip_suffix(".sql"))
+            .and_then(|file| file.strip_suffix(extension))
         else {
             continue;
         };
         if let Some(other) = model_files.get(name) {
+            let kind = if extension == ".csv" { "seed" } else { "model" };
             return Err(ModelError::Project {
                 path: path.clone(),
-                detail: format!("another model is named {name}: {}", other.path),
+                detail: format!("another {kind} is named {name}: {}", other.path),
             });
         }
         model_files.insert(
@@ -73,6 +77,28 @@ fn model_files(
         );
     }
     Ok(model_files)
+}
+
+/// Whether a level of `dbt_project.yml`'s configs (a folder path, or a node's path
+/// ending in its name) covers the node `name` in `folder`.
+fn applies(level: &str, folder: &str, name: &str) -> bool {
+    let path = if folder.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{folder}/{name}")
+    };
+    level.is_empty() || path == level || path.starts_with(&format!("{level}/"))
+}
+
+/// The dotted name dbt gives a node: the project, a kind's prefix (`analysis`), the
+/// folders from its resource folder, the name.
+fn fqn(project: &str, prefix: Option<&str>, folder: &str, name: &str) -> Vec<String> {
+    std::iter::once(project)
+        .chain(prefix)
+        .chain(folder.split('/').filter(|part| !part.is_empty()))
+        .chain(std::iter::once(name))
+        .map(str::to_owned)
+        .collect()
 }
 
 impl<'a> Parser<'a> {
@@ -90,10 +116,11 @@ impl<'a> Parser<'a> {
             })
             .cloned()
             .collect();
-        let renderer =
-            Renderer::new(&macros, settings.vars.clone(), "dev").map_err(ModelError::from_jinja)?;
+        let renderer = Renderer::new(&macros, &settings.name, settings.vars.clone(), "dev")
+            .map_err(ModelError::from_jinja)?;
         let properties = Properties::read(files, &settings)?;
-        let model_files = model_files(files, &settings.model_paths)?;
+        let model_files = files_named(files, &settings.model_paths, ".sql")?;
+        let seed_files = files_named(files, &settings.seed_paths, ".csv")?;
         let mut relations = Relations::default();
         for source in properties.sources.values() {
             relations.sources.insert(
@@ -117,22 +144,42 @@ impl<'a> Parser<'a> {
                 .models
                 .insert(name.clone(), format!("{GOLD_SCHEMA}.{name}"));
         }
+        for (name, seed) in &seed_files {
+            if let Some(other) = model_files.get(name) {
+                return Err(ModelError::Project {
+                    path: seed.path.clone(),
+                    detail: format!("seed {name} has the name of the model {}", other.path),
+                });
+            }
+            if let Some(other) = properties.snapshots.get(name) {
+                return Err(ModelError::Project {
+                    path: seed.path.clone(),
+                    detail: format!("seed {name} has the name of the snapshot in {}", other.file),
+                });
+            }
+            relations
+                .models
+                .insert(name.clone(), format!("{GOLD_SCHEMA}.{name}"));
+        }
         renderer.set_relations(relations.clone());
         Ok(Self {
             files,
             settings,
             properties,
             model_files,
+            seed_files,
             relations,
             renderer,
         })
     }
 
-    /// The unique id of the node a `ref` names: a snapshot's or a model's.
+    /// The unique id of the node a `ref` names: a snapshot's, a seed's or a model's.
     pub(super) fn ref_id(&self, name: &str) -> String {
         let project = &self.settings.name;
         if self.properties.snapshots.contains_key(name) {
             format!("snapshot.{project}.{name}")
+        } else if self.seed_files.contains_key(name) {
+            format!("seed.{project}.{name}")
         } else {
             format!("model.{project}.{name}")
         }
@@ -188,7 +235,7 @@ impl<'a> Parser<'a> {
                 .map_or("", |(folder, _)| folder);
             let mut config = NodeConfig::default();
             for (level, keys) in &self.settings.folders {
-                if level.is_empty() || folder == level || folder.starts_with(&format!("{level}/")) {
+                if applies(level, folder, name) {
                     config.apply(keys);
                 }
             }
@@ -211,15 +258,7 @@ impl<'a> Parser<'a> {
                 config,
                 self.parents(&rendered),
             );
-            node.fqn = std::iter::once(project.clone())
-                .chain(
-                    folder
-                        .split('/')
-                        .filter(|part| !part.is_empty())
-                        .map(str::to_owned),
-                )
-                .chain(std::iter::once(name.clone()))
-                .collect();
+            node.fqn = fqn(project, None, folder, name);
             node.materialized = Some(materialized);
             if let Some(spec) = spec {
                 node.description = spec.description.clone().unwrap_or_default();
@@ -274,6 +313,120 @@ impl<'a> Parser<'a> {
             nodes.push(node);
         }
         Ok(nodes)
+    }
+
+    /// The seed phase: a node per CSV file, configured by the `seeds:` folder configs,
+    /// then its YAML; every described seed has a file.
+    pub(super) fn seed_nodes(&self) -> Result<Vec<Node>, ModelError> {
+        let project = &self.settings.name;
+        let mut nodes = Vec::with_capacity(self.seed_files.len());
+        for (name, file) in &self.seed_files {
+            let folder = file
+                .relative
+                .rsplit_once('/')
+                .map_or("", |(folder, _)| folder);
+            let mut config = NodeConfig::default();
+            for (level, keys) in &self.settings.seed_folders {
+                if applies(level, folder, name) {
+                    config.apply(keys);
+                }
+            }
+            let spec = self.properties.seeds.get(name).map(|(_, spec)| spec);
+            if let Some(spec) = spec {
+                config.apply(&spec.config);
+            }
+            let mut node = Node::new(
+                ResourceType::Seed,
+                project,
+                name,
+                &file.path,
+                file.text.trim_start_matches('\u{feff}').to_owned(),
+                config,
+                Vec::new(),
+            );
+            node.fqn = fqn(project, None, folder, name);
+            if let Some(spec) = spec {
+                node.description = spec.description.clone().unwrap_or_default();
+                node.columns = column_docs(&spec.columns);
+            }
+            nodes.push(node);
+        }
+        for (name, (file, _)) in &self.properties.seeds {
+            if !self.seed_files.contains_key(name) {
+                return Err(yaml_error(file, format!("seed {name} has no CSV file")));
+            }
+        }
+        Ok(nodes)
+    }
+
+    /// The analysis phase: a node per SQL file under the analysis folders, rendered for
+    /// its refs and `config()`; it is compiled, never run.
+    pub(super) fn analysis_nodes(&self) -> Result<Vec<Node>, ModelError> {
+        let project = &self.settings.name;
+        let mut nodes = Vec::new();
+        for (path, text) in self.files {
+            let Some((_, relative)) = under(path, &self.settings.analysis_paths) else {
+                continue;
+            };
+            let Some(stem) = relative.strip_suffix(".sql") else {
+                continue;
+            };
+            let (folder, name) = stem.rsplit_once('/').unwrap_or(("", stem));
+            let rendered = self.render(path, text, name, &format!("{GOLD_SCHEMA}.{name}"))?;
+            let mut config = NodeConfig::default();
+            config.apply(&rendered.config);
+            let mut node = Node::new(
+                ResourceType::Analysis,
+                project,
+                name,
+                path,
+                text.clone(),
+                config,
+                self.parents(&rendered),
+            );
+            node.fqn = fqn(project, Some("analysis"), folder, name);
+            nodes.push(node);
+        }
+        Ok(nodes)
+    }
+
+    /// Every description (of the nodes, their columns and the sources) with its
+    /// `doc()` calls replaced by the docs blocks, each error naming the YAML file.
+    pub(super) fn resolve_descriptions(
+        &mut self,
+        nodes: &mut BTreeMap<String, Node>,
+    ) -> Result<(), ModelError> {
+        for node in nodes.values_mut() {
+            let file = match node.resource_type {
+                ResourceType::Model => self.properties.models.get(&node.name).map(|(f, _)| f),
+                ResourceType::Seed => self.properties.seeds.get(&node.name).map(|(f, _)| f),
+                ResourceType::Snapshot => self
+                    .properties
+                    .snapshots
+                    .get(&node.name)
+                    .map(|snapshot| &snapshot.file),
+                ResourceType::Test | ResourceType::Analysis => None,
+            }
+            .cloned()
+            .unwrap_or_else(|| node.original_file_path.clone());
+            node.description = self.properties.resolve_docs(&node.description, &file)?;
+            for column in &mut node.columns {
+                column.description = self.properties.resolve_docs(&column.description, &file)?;
+            }
+        }
+        let mut sources = std::mem::take(&mut self.properties.sources);
+        for source in sources.values_mut() {
+            source.description = self
+                .properties
+                .resolve_docs(&source.description, &source.file)?;
+            for column in &mut source.columns {
+                column.description = self
+                    .properties
+                    .resolve_docs(&column.description, &source.file)?;
+            }
+        }
+        self.properties.sources = sources;
+        Ok(())
     }
 
     /// The relations as the models will be compiled (ephemerals inline, disabled nodes

@@ -22,14 +22,111 @@ struct ProjectFile {
     test_paths: Option<Vec<String>>,
     #[serde(default, rename = "snapshot-paths")]
     snapshot_paths: Option<Vec<String>>,
+    #[serde(default, rename = "seed-paths")]
+    seed_paths: Option<Vec<String>>,
+    #[serde(default, rename = "analysis-paths")]
+    analysis_paths: Option<Vec<String>>,
+    #[serde(default, rename = "docs-paths")]
+    docs_paths: Option<Vec<String>>,
+    #[serde(default, rename = "require-dbt-version")]
+    require_dbt_version: Option<Yaml>,
+    #[serde(default, rename = "clean-targets")]
+    clean_targets: Option<Vec<String>>,
     #[serde(default)]
     vars: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     models: Option<Yaml>,
+    #[serde(default)]
+    seeds: Option<Yaml>,
+}
+
+/// The dbt version the engine matches, which `require-dbt-version` is checked against.
+pub(crate) const DBT_VERSION: [u64; 3] = [1, 10, 0];
+
+/// Whether `version` satisfies one `require-dbt-version` constraint (`>=1.5.0`, `<2`,
+/// `1.10.0`, `>=1.0.0,<2.0.0`); missing minor and patch parts are zero.
+fn satisfies(version: [u64; 3], constraint: &str) -> Result<bool, String> {
+    let mut all = true;
+    for part in constraint
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (op, number) = ["~=", ">=", "<=", "==", "!=", ">", "<", "="]
+            .iter()
+            .find_map(|op| part.strip_prefix(op).map(|rest| (*op, rest.trim())))
+            .unwrap_or(("=", part));
+        let mut wanted = [0u64; 3];
+        let pieces: Vec<&str> = number.trim_start_matches('v').split('.').collect();
+        if pieces.is_empty() || pieces.len() > 3 {
+            return Err(format!("{part:?} is not a version constraint"));
+        }
+        for (slot, piece) in wanted.iter_mut().zip(&pieces) {
+            // A pre-release or build suffix (`1.10.0b1`) compares on its number.
+            let digits: String = piece.chars().take_while(char::is_ascii_digit).collect();
+            *slot = digits
+                .parse()
+                .map_err(|_| format!("{part:?} is not a version constraint"))?;
+        }
+        let ok = match op {
+            ">=" => version >= wanted,
+            "<=" => version <= wanted,
+            ">" => version > wanted,
+            "<" => version < wanted,
+            "!=" => version != wanted,
+            // `~=1.9` means >=1.9, <2; `~=1.9.1` means >=1.9.1, <1.10.
+            "~=" => {
+                let fixed = pieces.len().saturating_sub(1).max(1);
+                version >= wanted && version[..fixed] == wanted[..fixed]
+            }
+            _ => version == wanted,
+        };
+        all &= ok;
+    }
+    Ok(all)
+}
+
+/// Checks `require-dbt-version` (a constraint or a list, all of which must hold)
+/// against [`DBT_VERSION`].
+fn check_dbt_version(required: &Yaml) -> Result<(), ModelError> {
+    let constraints: Vec<String> = match required {
+        Yaml::String(text) => vec![text.clone()],
+        Yaml::Sequence(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                yaml_error(
+                    "dbt_project.yml",
+                    "require-dbt-version: each constraint must be text",
+                )
+            })?,
+        _ => {
+            return Err(yaml_error(
+                "dbt_project.yml",
+                "require-dbt-version must be a version constraint or a list of them",
+            ))
+        }
+    };
+    let [major, minor, patch] = DBT_VERSION;
+    for constraint in &constraints {
+        let ok = satisfies(DBT_VERSION, constraint).map_err(|detail| {
+            yaml_error("dbt_project.yml", format!("require-dbt-version: {detail}"))
+        })?;
+        if !ok {
+            return Err(yaml_error(
+                "dbt_project.yml",
+                format!(
+                    "require-dbt-version {constraint:?} is not satisfied: this engine has the behaviour of dbt {major}.{minor}.{patch}"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Keys of a folder level in `dbt_project.yml` that are configs even without a `+`.
-const CONFIG_KEYS: [&str; 14] = [
+const CONFIG_KEYS: [&str; 20] = [
     "materialized",
     "tags",
     "enabled",
@@ -44,6 +141,12 @@ const CONFIG_KEYS: [&str; 14] = [
     "meta",
     "docs",
     "persist_docs",
+    "pre-hook",
+    "post-hook",
+    "column_types",
+    "quote_columns",
+    "delimiter",
+    "grants",
 ];
 
 /// A YAML error in `path`.
@@ -86,7 +189,10 @@ fn folder_configs(
         };
         if let Some(config) = key.strip_prefix('+') {
             level.insert(config.to_owned(), to_json(value));
-        } else if CONFIG_KEYS.contains(&key) && !value.is_mapping() || key == "meta" {
+        } else if CONFIG_KEYS.contains(&key)
+            && (!value.is_mapping()
+                || ["meta", "column_types", "grants", "docs", "persist_docs"].contains(&key))
+        {
             level.insert(key.to_owned(), to_json(value));
         } else if value.is_mapping() {
             let child = if folder.is_empty() {
@@ -113,10 +219,44 @@ pub(super) struct Settings {
     pub(super) test_paths: Vec<String>,
     /// Folders of snapshots.
     pub(super) snapshot_paths: Vec<String>,
+    /// Folders of seeds (CSV files).
+    pub(super) seed_paths: Vec<String>,
+    /// Folders of analyses (compiled, never run).
+    pub(super) analysis_paths: Vec<String>,
+    /// Folders searched for `{% docs %}` blocks in `.md` files.
+    pub(super) docs_paths: Vec<String>,
+    /// `clean-targets`: the folders `dbt clean` deletes.
+    pub(super) clean_targets: Vec<String>,
     /// The project's variables, then the run's.
     pub(super) vars: BTreeMap<String, serde_json::Value>,
     /// Folder configs of `models:`, most general first.
     pub(super) folders: Vec<(String, BTreeMap<String, serde_json::Value>)>,
+    /// Folder configs of `seeds:`, most general first.
+    pub(super) seed_folders: Vec<(String, BTreeMap<String, serde_json::Value>)>,
+}
+
+/// The folder configs of one resource tree of `dbt_project.yml` (`models:`, `seeds:`),
+/// most general first.
+fn resource_folders(
+    tree: Option<&Yaml>,
+    project: &str,
+) -> Vec<(String, BTreeMap<String, serde_json::Value>)> {
+    let mut folders = Vec::new();
+    if let Some(Yaml::Mapping(resources)) = tree {
+        for (key, tree) in resources {
+            if key.as_str() == Some(project) {
+                folder_configs(tree, "", &mut folders);
+            } else if let Some(key) = key.as_str().and_then(|k| k.strip_prefix('+')) {
+                folders.push((
+                    String::new(),
+                    BTreeMap::from([(key.to_owned(), to_json(tree))]),
+                ));
+            }
+        }
+    }
+    folders
+        .sort_by_key(|(folder, _)| folder.matches('/').count() + usize::from(!folder.is_empty()));
+    folders
 }
 
 impl Settings {
@@ -135,34 +275,51 @@ impl Settings {
             })?;
         let project: ProjectFile = serde_yaml_ng::from_str(project_text)
             .map_err(|err| yaml_error("dbt_project.yml", err))?;
+        if let Some(required) = &project.require_dbt_version {
+            check_dbt_version(required)?;
+        }
         let mut all_vars = project.vars.clone();
         all_vars.extend(vars.clone());
-        let mut folders = Vec::new();
-        if let Some(Yaml::Mapping(models)) = &project.models {
-            for (key, tree) in models {
-                if key.as_str() == Some(project.name.as_str()) {
-                    folder_configs(tree, "", &mut folders);
-                } else if let Some(key) = key.as_str().and_then(|k| k.strip_prefix('+')) {
-                    folders.push((
-                        String::new(),
-                        BTreeMap::from([(key.to_owned(), to_json(tree))]),
-                    ));
-                }
-            }
-        }
-        folders.sort_by_key(|(folder, _)| {
-            folder.matches('/').count() + usize::from(!folder.is_empty())
+        let folders = resource_folders(project.models.as_ref(), &project.name);
+        let seed_folders = resource_folders(project.seeds.as_ref(), &project.name);
+        let model_paths = project.model_paths.unwrap_or_else(|| vec!["models".into()]);
+        let macro_paths = project.macro_paths.unwrap_or_else(|| vec!["macros".into()]);
+        let snapshot_paths = project
+            .snapshot_paths
+            .unwrap_or_else(|| vec!["snapshots".into()]);
+        let seed_paths = project.seed_paths.unwrap_or_else(|| vec!["seeds".into()]);
+        let analysis_paths = project
+            .analysis_paths
+            .unwrap_or_else(|| vec!["analyses".into()]);
+        // dbt looks for docs blocks in every resource folder unless told where.
+        let docs_paths = project.docs_paths.unwrap_or_else(|| {
+            [
+                &model_paths,
+                &seed_paths,
+                &analysis_paths,
+                &macro_paths,
+                &snapshot_paths,
+            ]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
         });
         Ok(Self {
             name: project.name,
-            model_paths: project.model_paths.unwrap_or_else(|| vec!["models".into()]),
-            macro_paths: project.macro_paths.unwrap_or_else(|| vec!["macros".into()]),
+            model_paths,
+            macro_paths,
             test_paths: project.test_paths.unwrap_or_else(|| vec!["tests".into()]),
-            snapshot_paths: project
-                .snapshot_paths
-                .unwrap_or_else(|| vec!["snapshots".into()]),
+            snapshot_paths,
+            seed_paths,
+            analysis_paths,
+            docs_paths,
+            clean_targets: project
+                .clean_targets
+                .unwrap_or_else(|| vec!["target".into(), "dbt_packages".into()]),
             vars: all_vars,
             folders,
+            seed_folders,
         })
     }
 }
@@ -176,6 +333,8 @@ struct PropertiesFile {
     models: Vec<ModelSpec>,
     #[serde(default)]
     snapshots: Vec<SnapshotSpec>,
+    #[serde(default)]
+    seeds: Vec<ModelSpec>,
 }
 
 /// A snapshot in YAML (dbt 1.9+): `relation: ref('x')` or `source('s', 't')`.
@@ -290,6 +449,10 @@ pub(super) struct Properties {
     pub(super) snapshots: BTreeMap<String, SnapshotSource>,
     /// Each source table's unique id, properties and YAML file, for its tests.
     pub(super) source_tests: Vec<(String, SourceTableSpec, String)>,
+    /// Each described seed: its YAML file and properties.
+    pub(super) seeds: BTreeMap<String, (String, ModelSpec)>,
+    /// The `{% docs %}` blocks: name → (file, text).
+    pub(super) docs: BTreeMap<String, (String, String)>,
 }
 
 impl Properties {
@@ -303,9 +466,14 @@ impl Properties {
         for (path, text) in files {
             let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
             let in_project = under(path, &settings.model_paths).is_some()
-                || under(path, &settings.snapshot_paths).is_some();
+                || under(path, &settings.snapshot_paths).is_some()
+                || under(path, &settings.seed_paths).is_some()
+                || under(path, &settings.analysis_paths).is_some();
             if yaml && in_project {
                 properties.add_file(path, text, &settings.name)?;
+            }
+            if path.ends_with(".md") && under(path, &settings.docs_paths).is_some() {
+                properties.add_docs(path, text)?;
             }
         }
         for (path, text) in files {
@@ -359,6 +527,16 @@ impl Properties {
             self.models
                 .insert(model.name.clone(), (path.to_owned(), model));
         }
+        for seed in file.seeds {
+            if let Some((other, _)) = self.seeds.get(&seed.name) {
+                return Err(yaml_error(
+                    path,
+                    format!("seed {} is also described in {other}", seed.name),
+                ));
+            }
+            self.seeds
+                .insert(seed.name.clone(), (path.to_owned(), seed));
+        }
         for snapshot in file.snapshots {
             if self.snapshots.contains_key(&snapshot.name) {
                 return Err(yaml_error(
@@ -380,6 +558,57 @@ impl Properties {
             );
         }
         Ok(())
+    }
+
+    /// Adds the `{% docs name %} … {% enddocs %}` blocks of one Markdown file.
+    fn add_docs(&mut self, path: &str, text: &str) -> Result<(), ModelError> {
+        let pattern =
+            regex::Regex::new(r"(?s)\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
+                .expect("a valid pattern");
+        for captures in pattern.captures_iter(text) {
+            let (Some(name), Some(body)) = (captures.get(1), captures.get(2)) else {
+                continue;
+            };
+            let name = name.as_str().to_owned();
+            if let Some((other, _)) = self.docs.get(&name) {
+                return Err(yaml_error(
+                    path,
+                    format!("docs block {name} is also defined in {other}"),
+                ));
+            }
+            self.docs
+                .insert(name, (path.to_owned(), body.as_str().trim().to_owned()));
+        }
+        Ok(())
+    }
+
+    /// `text` (a description) with every `doc('name')` replaced by its block's text;
+    /// a description without Jinja is as it is. An unknown block is an error naming
+    /// `file`.
+    pub(super) fn resolve_docs(&self, text: &str, file: &str) -> Result<String, ModelError> {
+        if !text.contains("{{") && !text.contains("{%") {
+            return Ok(text.to_owned());
+        }
+        let mut env = minijinja::Environment::new();
+        let docs: BTreeMap<String, String> = self
+            .docs
+            .iter()
+            .map(|(name, (_, body))| (name.clone(), body.clone()))
+            .collect();
+        env.add_function(
+            "doc",
+            move |first: String, second: Option<String>| -> Result<String, minijinja::Error> {
+                let name = second.unwrap_or(first);
+                docs.get(&name).cloned().ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("doc('{name}'): no docs block is named {name}"),
+                    )
+                })
+            },
+        );
+        env.render_str(text, ())
+            .map_err(|err| yaml_error(file, format!("a description: {err}")))
     }
 
     /// Adds the legacy snapshot blocks of one SQL file; a snapshot's YAML without a

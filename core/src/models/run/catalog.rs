@@ -47,7 +47,8 @@ impl ModelRunner {
         let mut catalog = Catalog::default();
         for node in self.project.nodes.values() {
             let view = match (node.resource_type, node.materialized) {
-                (ResourceType::Test, _) | (_, Some(Materialization::Ephemeral)) => continue,
+                (ResourceType::Test | ResourceType::Analysis, _)
+                | (_, Some(Materialization::Ephemeral)) => continue,
                 (ResourceType::Model, Some(Materialization::View) | None) => true,
                 _ => false,
             };

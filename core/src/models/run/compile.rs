@@ -10,8 +10,8 @@ use datafusion::prelude::SessionContext;
 use super::ModelRunner;
 use crate::models::config::Materialization;
 use crate::models::jinja::GOLD_SCHEMA;
-use crate::models::project::{GenericTest, Node, TestKind};
-use crate::models::{graph, ModelError, TARGET};
+use crate::models::project::{GenericTest, Node, ResourceType, TestKind};
+use crate::models::{graph, seed, ModelError, TARGET};
 
 /// `sql` with CTEs put first: into its own `WITH` if it has one.
 fn inject_ctes(sql: &str, ctes: &[(String, String)]) -> String {
@@ -115,6 +115,9 @@ impl ModelRunner {
         node: &Node,
         full_refresh: bool,
     ) -> Result<(String, Vec<String>), ModelError> {
+        if node.resource_type == ResourceType::Seed {
+            return Ok((seed::seed_sql(node)?, Vec::new()));
+        }
         let Some(TestKind::Generic {
             test,
             attached_to,

@@ -18,7 +18,7 @@ use crate::engine;
 use crate::keys::KeyEncoder;
 use crate::models::config::{IncrementalStrategy, Materialization, NodeConfig, OnSchemaChange};
 use crate::models::jinja::GOLD_SCHEMA;
-use crate::models::project::Node;
+use crate::models::project::{Node, ResourceType};
 use crate::models::snapshot::{self, SnapshotConfig};
 use crate::models::ModelError;
 use crate::storage::now_ms;
@@ -116,7 +116,11 @@ impl ModelRunner {
         sql: &str,
         full_refresh: bool,
     ) -> Result<(Option<u64>, String), ModelError> {
-        let materialized = node.materialized.unwrap_or(Materialization::View);
+        let seed = node.resource_type == ResourceType::Seed;
+        let materialized = match seed {
+            true => Materialization::Table,
+            false => node.materialized.unwrap_or(Materialization::View),
+        };
         if materialized == Materialization::View {
             let statement = format!(
                 "CREATE OR REPLACE VIEW {GOLD_SCHEMA}.{} AS {sql}",
@@ -141,7 +145,11 @@ impl ModelRunner {
                 .write_table(&path, &batches, Some(schema))
                 .await
                 .map_err(|err| node.delta_error(err))?;
-            (Some(rows), format!("CREATE TABLE ({rows} rows)"))
+            let message = match seed {
+                true => format!("INSERT {rows}"),
+                false => format!("CREATE TABLE ({rows} rows)"),
+            };
+            (Some(rows), message)
         };
         self.register(session, GOLD_SCHEMA, &node.name, Some(node))
             .await?;

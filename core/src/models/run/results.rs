@@ -20,20 +20,30 @@ pub enum Command {
     Compile,
     /// Snapshots only.
     Snapshot,
+    /// Seeds only: each CSV of `seeds/` loaded as its table (`dbt seed`).
+    Seed,
 }
 
 impl Command {
     /// The kinds of node the command selects.
     pub(super) fn resource_types(self) -> &'static [ResourceType] {
         match self {
-            Command::Build | Command::Compile => &[
+            Command::Build => &[
+                ResourceType::Seed,
                 ResourceType::Model,
                 ResourceType::Snapshot,
                 ResourceType::Test,
             ],
+            Command::Compile => &[
+                ResourceType::Model,
+                ResourceType::Snapshot,
+                ResourceType::Test,
+                ResourceType::Analysis,
+            ],
             Command::Run => &[ResourceType::Model],
             Command::Test => &[ResourceType::Test],
             Command::Snapshot => &[ResourceType::Snapshot],
+            Command::Seed => &[ResourceType::Seed],
         }
     }
 
@@ -45,6 +55,7 @@ impl Command {
             Command::Test => "test",
             Command::Compile => "compile",
             Command::Snapshot => "snapshot",
+            Command::Seed => "seed",
         }
     }
 }
