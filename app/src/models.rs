@@ -15,16 +15,15 @@ use leptos::prelude::*;
 use medallion_core::editor::{CompiledFile, Completions, StepResult};
 use medallion_core::lakehouse::{RunProgress, RunSummary};
 use medallion_core::workspace::{FileDiff, ProjectFile};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::connection::Connection;
 use crate::protocol::Request;
 use crate::route::{self, Route};
 use crate::sql::SqlState;
 
-/// How long the editor stays still before its text is compiled, in ms.
-const COMPILE_DELAY_MS: i32 = 150;
+/// After this long without an answer, a compile is taken as lost and the next edit sends
+/// another, in ms.
+const COMPILE_LOST_MS: f64 = 3_000.0;
 /// Rows a preview shows at most.
 const PREVIEW_ROWS: usize = 500;
 
@@ -56,8 +55,10 @@ pub struct ModelsState {
     pub error: RwSignal<Option<String>>,
     /// The mounted CodeMirror editor, if any.
     editor: StoredValue<Option<editor::Mounted>, LocalStorage>,
-    /// Edits so far: a compile is sent only for the latest.
-    edits: StoredValue<u64>,
+    /// When the compile on its way to the worker was sent (`Date.now()`), if one is.
+    compiling: StoredValue<Option<f64>>,
+    /// The text changed while a compile was on its way: compile again when it answers.
+    recompile: StoredValue<bool>,
 }
 
 impl ModelsState {
@@ -77,7 +78,8 @@ impl ModelsState {
             diff: RwSignal::new(None),
             error: RwSignal::new(None),
             editor: StoredValue::new_local(None),
-            edits: StoredValue::new(0),
+            compiling: StoredValue::new(None),
+            recompile: StoredValue::new(false),
         }
     }
 
@@ -158,34 +160,40 @@ impl ModelsState {
         }
     }
 
-    /// The editor's text changed: compiled after [`COMPILE_DELAY_MS`] without edits.
+    /// The editor's text changed: compiled at once, unless a compile is on its way, in
+    /// which case the edits made meanwhile are compiled together when it answers. Fast
+    /// typing so sends one compile at a time, with no delay of a timer.
     pub fn edited(self, text: String) {
         self.text.set(text);
-        let edit = self.edits.get_value() + 1;
-        self.edits.set_value(edit);
-        let fire = Closure::once_into_js(move || {
-            if self.edits.get_value() == edit {
-                self.compile_now();
-            }
-        });
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                fire.unchecked_ref(),
-                COMPILE_DELAY_MS,
-            );
+        let sent = self.compiling.get_value();
+        if sent.is_some_and(|sent| js_sys::Date::now() - sent < COMPILE_LOST_MS) {
+            self.recompile.set_value(true);
+        } else {
+            self.compile_now();
         }
     }
 
     /// Compiles the editor's text.
     fn compile_now(self) {
+        self.recompile.set_value(false);
         if let Some(path) = self.path.get_untracked() {
             let text = self.text.get_untracked();
+            self.compiling.set_value(Some(js_sys::Date::now()));
             self.connection.post(&Request::Compile { path, text });
+        }
+    }
+
+    /// The compile on its way answered (or failed): the edits made meanwhile go next.
+    fn compile_answered(self) {
+        self.compiling.set_value(None);
+        if self.recompile.get_value() {
+            self.compile_now();
         }
     }
 
     /// A compile came back: shown, and its diagnostics marked, if still the open file's.
     pub fn compiled(self, compiled: CompiledFile) {
+        self.compile_answered();
         if self
             .path
             .with_untracked(|path| path.as_deref() != Some(compiled.path.as_str()))
@@ -304,6 +312,8 @@ impl ModelsState {
     /// Something failed while the view was open.
     pub fn fail(self, message: String) {
         self.building.set(None);
+        // The failure may be the compile's: the edits made meanwhile go next.
+        self.compile_answered();
         self.error.set(Some(message));
     }
 

@@ -305,7 +305,7 @@ pub(crate) async fn shop_path(storage: Arc<dyn Storage>) {
 
     use bytes::Bytes;
 
-    use super::{read_project_files, Command, ModelRunner, NodeStatus, Project, RunOptions};
+    use super::{read_project_files, Command, ModelRunner, Project, RunOptions};
     use crate::silver::scenario::table_rows;
 
     for (path, text) in SHOP {
@@ -327,15 +327,7 @@ pub(crate) async fn shop_path(storage: Arc<dyn Storage>) {
         .run(Command::Build, &RunOptions::default())
         .await
         .expect("build");
-    for result in &run.results {
-        assert!(
-            matches!(result.status, NodeStatus::Success | NodeStatus::Pass),
-            "{}: {:?} {}",
-            result.name,
-            result.status,
-            result.message
-        );
-    }
+    assert_every_node_passed(&run);
     assert_eq!(run.results.len(), 18);
     let revenue: Vec<(Option<String>, Option<String>)> =
         table_rows(&storage, "gold/customer_revenue")
@@ -366,4 +358,20 @@ pub(crate) async fn shop_path(storage: Arc<dyn Storage>) {
         .get("target/compiled/shop/analyses/top_customers.sql")
         .await
         .is_ok());
+}
+
+/// Fails naming the first node of `run` that neither succeeded nor passed.
+pub(crate) fn assert_every_node_passed(run: &super::RunResults) {
+    for result in &run.results {
+        assert!(
+            matches!(
+                result.status,
+                super::NodeStatus::Success | super::NodeStatus::Pass
+            ),
+            "{}: {:?} {}",
+            result.name,
+            result.status,
+            result.message
+        );
+    }
 }

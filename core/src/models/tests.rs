@@ -83,15 +83,7 @@ fn build_materializes_every_model_and_tests_them() {
             .run(Command::Build, &RunOptions::default())
             .await
             .expect("build");
-        for result in &run.results {
-            assert!(
-                matches!(result.status, NodeStatus::Success | NodeStatus::Pass),
-                "{}: {:?} {}",
-                result.name,
-                result.status,
-                result.message
-            );
-        }
+        super::fixtures::assert_every_node_passed(&run);
         assert!(run.success());
         // Ephemerals do not run; views and tables do, tests after their model.
         assert!(run.result("stg_customers").is_none());

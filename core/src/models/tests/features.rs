@@ -423,15 +423,7 @@ fn the_shop_project_builds_end_to_end() {
             .run(Command::Build, &RunOptions::default())
             .await
             .expect("build");
-        for result in &run.results {
-            assert!(
-                matches!(result.status, NodeStatus::Success | NodeStatus::Pass),
-                "{}: {:?} {}",
-                result.name,
-                result.status,
-                result.message
-            );
-        }
+        crate::models::fixtures::assert_every_node_passed(&run);
         assert_eq!(run.results.len(), 18);
         assert_eq!(
             rows(
