@@ -3,12 +3,19 @@
 //! and their tests), with the legacy `{% snapshot %}` blocks.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
 
 use super::{ColumnDoc, SourceTable};
 use crate::models::ModelError;
+
+/// A `{% docs name %} … {% enddocs %}` block: its name and body.
+static DOCS_BLOCK: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?s)\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
+        .expect("a valid pattern")
+});
 
 /// `dbt_project.yml`.
 #[derive(Debug, Deserialize)]
@@ -562,10 +569,7 @@ impl Properties {
 
     /// Adds the `{% docs name %} … {% enddocs %}` blocks of one Markdown file.
     fn add_docs(&mut self, path: &str, text: &str) -> Result<(), ModelError> {
-        let pattern =
-            regex::Regex::new(r"(?s)\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
-                .expect("a valid pattern");
-        for captures in pattern.captures_iter(text) {
+        for captures in DOCS_BLOCK.captures_iter(text) {
             let (Some(name), Some(body)) = (captures.get(1), captures.get(2)) else {
                 continue;
             };
