@@ -9,8 +9,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { serveDist, launchChromium, screenshot, loadSampleAndRun } from './support.mjs';
+import { serveDist, launchChromium, screenshot, loadSampleAndRun, openSampleWarehouse } from './support.mjs';
 
+let warehouseTab;
 let server;
 let browser;
 let context;
@@ -124,15 +125,16 @@ async function newPage(ctx) {
 
 before(async () => {
   downloads = await mkdtemp(join(tmpdir(), 'medallion-models-'));
+  // Sample batch 1, landed and run through the page.
+  warehouseTab = await openSampleWarehouse(1);
+  ({ context, page } = warehouseTab);
+  page.on('pageerror', (error) => errors.push(error.message));
   server = await serveDist();
   browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  page = await newPage(context);
-  await loadSampleAndRun(page, 1);
 });
 
 after(async () => {
-  await context?.close();
+  await warehouseTab?.close();
   await browser?.close();
   await server?.close();
   if (downloads) await rm(downloads, { recursive: true, force: true });

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveDist, launchChromium, screenshot, root, medallionCli, loadSampleAndRun } from './support.mjs';
+import { screenshot, root, medallionCli, openSampleWarehouse } from './support.mjs';
 
-let server;
-let browser;
+let warehouseTab;
+let origin;
 let context;
 let page;
 let warehouse;
@@ -51,22 +51,15 @@ async function gridHeader() {
 }
 
 before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  page = await context.newPage();
+  // Sample batches 1 and 2, landed and run through the page.
+  warehouseTab = await openSampleWarehouse(2);
+  ({ context, page, origin } = warehouseTab);
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
-  await loadSampleAndRun(page, 1);
-  await loadSampleAndRun(page, 2);
   await openSql();
 });
 
 after(async () => {
-  await context?.close();
-  await browser?.close();
-  await server?.close();
+  await warehouseTab?.close();
   if (warehouse) await rm(warehouse, { recursive: true, force: true });
 });
 
@@ -125,7 +118,7 @@ test('gold.dim_customer@v1 is batch 1 after batch 2; DESCRIBE HISTORY has one ro
   const rows = await gridRows();
   assert.match(text, new RegExp(`^${rows.length} rows in `));
   // The explorer's history of the same table.
-  await page.goto(server.origin + '/#/explorer/gold/dim_customer');
+  await page.goto(origin + '/#/explorer/gold/dim_customer');
   await page.getByRole('tab', { name: 'History' }).click();
   const versions = await page.getByTestId('history').locator('tbody tr').count();
   assert.equal(rows.length, versions);
