@@ -1,22 +1,9 @@
 // The lineage view: the graph from landing to marts, a node's panel, dbt selection,
 // URLs, column lineage, and a model failing on purpose. Headless Chromium against the
 // built app.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchChromium, screenshot } from './support.mjs';
-
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+import { screenshot, openSampleWarehouse } from './support.mjs';
 
 /** The warehouse's store in the page's origin: reads and writes files in OPFS. */
 const opfs = {
@@ -67,16 +54,12 @@ async function runAll(page) {
 }
 
 test('lineage from landing to marts: panel, selection, URLs, columns and a failing model', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
+  // Sample batch 1, landed and run through the page.
+  const warehouse = await openSampleWarehouse(1);
+  const { context, page, origin } = warehouse;
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
   if (process.env.DEBUG_CONSOLE) page.on('console', (message) => console.log('console:', message.text()));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
-  await page.getByRole('button', { name: 'Load sample batch 1' }).click();
-  await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
-  await runAll(page);
 
   // 1. Every node: landing, Bronze, Silver and quarantine per entity, and the
   // manifest's sources, models and snapshots.
@@ -174,7 +157,7 @@ test('lineage from landing to marts: panel, selection, URLs, columns and a faili
   // 6. A model failing on purpose is an error node, its children are skipped.
   await opfs.write(page, 'project/models/marts/dim_location.sql', "select * from {{ ref('stg_locations') }} where no_such_column");
   await runAll(page);
-  await page.goto(server.origin + '/#/lineage/gold.dim_location?all=1');
+  await page.goto(origin + '/#/lineage/gold.dim_location?all=1');
   await node(page, 'gold.dim_location').waitFor({ timeout: 60_000 });
   await page.waitForFunction(
     () => document.querySelector('[aria-label="gold.dim_location"]')?.classList.contains('status-error'),
@@ -194,5 +177,5 @@ test('lineage from landing to marts: panel, selection, URLs, columns and a faili
   await opfs.remove(page, 'project');
 
   assert.deepEqual(errors, []);
-  await context.close();
+  await warehouse.close();
 });
