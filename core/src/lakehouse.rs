@@ -26,6 +26,7 @@ use crate::warehouse;
 use crate::workspace::{Workspace, WorkspaceError};
 
 mod editor;
+mod history;
 
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,6 +339,9 @@ pub enum LakehouseError {
     /// An editor action cannot be done on a file.
     #[error(transparent)]
     Editor(#[from] crate::editor::EditorError),
+    /// A key's SCD2 history cannot be read.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
