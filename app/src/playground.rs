@@ -892,7 +892,7 @@ fn Card(
             <span class="card-rows">{format!("{rows} rows")}</span>
             <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>
             <span class="card-change">
-                {format!("+{} ~{} −{}", card.inserted, card.updated, card.deleted)}
+                {card.change.clone()}
             </span>
         </li>
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
 use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
-use crate::delta::{DeltaError, DeltaTable};
+use crate::delta::{DeltaError, DeltaTable, Operation, WriteMetrics};
 use crate::lineage::layout::Layout;
 use crate::lineage::{
     self, ColumnLineage, DetailsError, LineageError, LineageGraph, NodeDetails, NodeRun,
@@ -26,6 +26,10 @@ use crate::warehouse;
 use crate::workspace::{Workspace, WorkspaceError};
 
 mod editor;
+mod history;
+mod silver_view;
+
+pub use silver_view::{QuarantineGroup, QuarantineView, SilverStepView, SilverView};
 
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,6 +342,9 @@ pub enum LakehouseError {
     /// An editor action cannot be done on a file.
     #[error(transparent)]
     Editor(#[from] crate::editor::EditorError),
+    /// A key's SCD2 history cannot be read.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
@@ -372,6 +379,60 @@ pub struct TableCard {
     pub updated: u64,
     /// Rows it removed.
     pub deleted: u64,
+    /// What the last commit did, in plain words: `rebuilt: 516 rows (was 500)`,
+    /// `merged: 664 inserted, 1 updated, 0 deleted`, `appended 1999 rows`.
+    pub change: String,
+}
+
+/// `rows` with its noun: `1 row`, `516 rows`.
+fn rows_text(rows: u64) -> String {
+    match rows {
+        1 => "1 row".to_owned(),
+        rows => format!("{rows} rows"),
+    }
+}
+
+/// Whether another writer's operation replaces the whole table (Spark's
+/// `CREATE OR REPLACE TABLE`, `REPLACE TABLE AS SELECT`).
+fn replaces_table(operation: &str) -> bool {
+    operation.contains("REPLACE")
+}
+
+/// What a commit of `operation` with `metrics` did, in plain words; `rows` is the
+/// table's size after it (a table's first commit records no counts).
+pub(crate) fn change_text(
+    operation: &Operation,
+    metrics: &WriteMetrics,
+    rows: Option<i64>,
+) -> String {
+    let WriteMetrics {
+        rows_inserted: inserted,
+        rows_updated: updated,
+        rows_deleted: deleted,
+        ..
+    } = *metrics;
+    match operation {
+        Operation::Overwrite => format!("rebuilt: {} (was {deleted})", rows_text(inserted)),
+        Operation::Other(name) if replaces_table(name) => {
+            format!("rebuilt: {} (was {deleted})", rows_text(inserted))
+        }
+        Operation::Merge => {
+            format!("merged: {inserted} inserted, {updated} updated, {deleted} deleted")
+        }
+        Operation::Append => format!("appended {}", rows_text(inserted)),
+        Operation::CreateTable => {
+            let rows = rows
+                .and_then(|rows| u64::try_from(rows).ok())
+                .unwrap_or(inserted);
+            format!("created with {}", rows_text(rows))
+        }
+        Operation::Delete => format!("deleted {}", rows_text(deleted)),
+        Operation::Other(name) if inserted + updated + deleted == 0 => name.to_lowercase(),
+        Operation::Other(name) => format!(
+            "{}: {inserted} written, {updated} updated, {deleted} deleted",
+            name.to_lowercase()
+        ),
+    }
 }
 
 /// A warehouse: one store, its checkpoint store, and the project (the dbt project and
@@ -665,9 +726,11 @@ impl Lakehouse {
             // What the commit recorded: a merge its inserts, updates and deletes, a
             // delete its deletes, an overwrite its new rows and the rows it replaced.
             let metrics = last.metrics();
+            let rows = snapshot.num_records();
             cards.push(TableCard {
+                change: change_text(&last.operation(), &metrics, rows),
                 table,
-                rows: snapshot.num_records(),
+                rows,
                 version: snapshot.version(),
                 operation: last.operation,
                 committed_ms: last.timestamp_ms,
