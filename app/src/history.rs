@@ -148,7 +148,13 @@ impl HistoryState {
     }
 
     /// A search answered; if the box or the relation changed meanwhile, the next goes.
-    pub fn show_matches(self, relation: String, query: String, matches: Vec<KeyMatch>, route: &Route) {
+    pub fn show_matches(
+        self,
+        relation: String,
+        query: String,
+        matches: Vec<KeyMatch>,
+        route: &Route,
+    ) {
         self.searching.set_value(false);
         let wanted = Self::chosen(route).0;
         let stale = wanted.as_deref() != Some(relation.as_str())

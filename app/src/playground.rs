@@ -112,8 +112,9 @@ impl Ui {
         self.error.set(None);
         self.running.set(true);
         self.percent.set(0);
-        self.status
-            .set(format!("Rerunning the Silver of {entity} with a full refresh…"));
+        self.status.set(format!(
+            "Rerunning the Silver of {entity} with a full refresh…"
+        ));
         self.connection.post(&Request::RerunSilver { entity });
     }
 
@@ -275,12 +276,9 @@ impl Ui {
                 relation,
                 query,
                 matches,
-            } => self.history.show_matches(
-                relation,
-                query,
-                matches,
-                &self.route.get_untracked(),
-            ),
+            } => self
+                .history
+                .show_matches(relation, query, matches, &self.route.get_untracked()),
             Reply::Scd2History { history } => self.history.show(*history),
             Reply::SilverView { view } => self.silver.show(*view),
             Reply::Error { message } => {

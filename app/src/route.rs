@@ -364,8 +364,16 @@ mod tests {
         assert_eq!(Route::parse("#/models"), Route::Models { path: None });
         for (hash, relation, key) in [
             ("#/history", None, None),
-            ("#/history/gold.dim_customer", Some("gold.dim_customer"), None),
-            ("#/history/gold.dim_customer/36", Some("gold.dim_customer"), Some("36")),
+            (
+                "#/history/gold.dim_customer",
+                Some("gold.dim_customer"),
+                None,
+            ),
+            (
+                "#/history/gold.dim_customer/36",
+                Some("gold.dim_customer"),
+                Some("36"),
+            ),
         ] {
             let route = Route::History {
                 relation: relation.map(str::to_owned),

@@ -92,10 +92,16 @@ impl SilverState {
     pub fn tree(self, files: &[ProjectFile], route: RwSignal<Route>) {
         let entities: Vec<String> = files
             .iter()
-            .filter(|file| file.kind == FileKind::SilverPipeline && file.status != FileStatus::Deleted)
+            .filter(|file| {
+                file.kind == FileKind::SilverPipeline && file.status != FileStatus::Deleted
+            })
             .filter_map(|file| {
                 let name = file.path.strip_prefix("silver/")?;
-                Some(name.strip_suffix(".yml").or_else(|| name.strip_suffix(".yaml"))?.to_owned())
+                Some(
+                    name.strip_suffix(".yml")
+                        .or_else(|| name.strip_suffix(".yaml"))?
+                        .to_owned(),
+                )
             })
             .collect();
         let first = entities.first().cloned();
@@ -135,8 +141,7 @@ impl SilverState {
     /// Brings back the declared pipeline; the view comes back.
     fn restore(self, entity: String) {
         self.busy.set(true);
-        self.connection
-            .post(&Request::RestorePipeline { entity });
+        self.connection.post(&Request::RestorePipeline { entity });
     }
 }
 
@@ -177,7 +182,11 @@ fn last_run_text(view: &SilverView) -> String {
     let mut text = format!(
         "Last run{}: {} Bronze rows in, {} reached the merge ({} quarantined, {} duplicates); \
          {} inserted, {} updated, {} deleted",
-        if run.full_refresh { " (full refresh)" } else { "" },
+        if run.full_refresh {
+            " (full refresh)"
+        } else {
+            ""
+        },
         run.rows_in,
         run.rows_out,
         run.quarantined,
@@ -271,7 +280,8 @@ pub fn Silver(
     });
     let main = move || {
         if let Some(message) = state.error.get() {
-            return view! { <section class="panel"><p class="error">{message}</p></section> }.into_any();
+            return view! { <section class="panel"><p class="error">{message}</p></section> }
+                .into_any();
         }
         match (chosen.get(), shown.get()) {
             (None, _) => view! {

@@ -88,7 +88,11 @@ impl Axis {
     fn ticks(self) -> Vec<i64> {
         let step = self.step();
         let first = self.start.div_euclid(step) * step;
-        let first = if first < self.start { first + step } else { first };
+        let first = if first < self.start {
+            first + step
+        } else {
+            first
+        };
         (0..)
             .map(|index| first + index * step)
             .take_while(|tick| *tick <= self.end)
@@ -144,12 +148,19 @@ fn lane(
     let top = TOP + lane as f64 * LANE;
     let middle = top + BAR / 2.0;
     let x0 = axis.x(version.valid_from_ms);
-    let x1 = axis.x(version.valid_to_ms.unwrap_or(axis.end)).max(x0 + 2.0);
+    let x1 = axis
+        .x(version.valid_to_ms.unwrap_or(axis.end))
+        .max(x0 + 2.0);
     let open = version.valid_to_ms.is_none();
     // The open bar fades out over its last part, then an arrow says it goes on.
-    let solid_end = if open && x1 - x0 > 2.0 * FADE { x1 - FADE } else { x1 };
-    let class = move || {
-        let mut class = format!("bar {kind}");
+    let solid_end = if open && x1 - x0 > 2.0 * FADE {
+        x1 - FADE
+    } else {
+        x1
+    };
+    // The fading parts are not bars: one bar per version.
+    let class_of = move |part: &'static str| {
+        let mut class = format!("{part} {kind}");
         if open {
             class.push_str(" current");
         }
@@ -158,6 +169,7 @@ fn lane(
         }
         class
     };
+    let class = move || class_of("bar");
     let fade = (solid_end < x1).then(|| {
         (0..4)
             .map(|part| {
@@ -165,7 +177,7 @@ fn lane(
                 let opacity = 0.8 - 0.2 * part as f64;
                 view! {
                     <rect
-                        class=class
+                        class=move || class_of("bar-fade")
                         x=format!("{:.1}", solid_end + part as f64 * width)
                         y=format!("{top:.1}")
                         width=format!("{width:.1}")

@@ -150,6 +150,7 @@ pub(super) fn VersionArticle(
     let number = version.number;
     let kind = kind_name(&version.kind);
     let heading = format!("version-{number}-heading");
+    let labelled = heading.clone();
     let until = match &version.valid_to {
         Some(to) => to.clone(),
         None => "now (current, open-ended)".to_owned(),
@@ -199,7 +200,7 @@ pub(super) fn VersionArticle(
         <li>
             <article
                 class=class
-                aria-labelledby=heading.clone()
+                aria-labelledby=labelled
                 on:click=move |_| select(number)
                 on:focusin=move |_| select(number)
             >
@@ -247,7 +248,10 @@ mod tests {
         );
         assert_eq!(fact_noun(&fact, 2), "trips");
         assert_eq!(fact_noun(&fact, 1), "trip");
-        assert_eq!(table_of("gold.customers_snapshot"), "gold/customers_snapshot");
+        assert_eq!(
+            table_of("gold.customers_snapshot"),
+            "gold/customers_snapshot"
+        );
         assert_eq!(literal("-3"), "-3");
         assert_eq!(literal(""), "''");
     }
