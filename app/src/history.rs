@@ -119,6 +119,7 @@ impl HistoryState {
     /// (a run adds versions; what was asked before the worker was ready is lost).
     pub fn refresh(self, route: &Route) {
         self.searching.set_value(false);
+        self.error.set(None);
         self.connection.post(&Request::Scd2Relations);
         let (relation, key) = Self::chosen(route);
         if let Some(relation) = relation {
