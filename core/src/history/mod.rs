@@ -6,7 +6,22 @@
 //! The [`crate::lakehouse::Lakehouse`] methods `scd2_relations`, `scd2_search` and
 //! `scd2_history` are the API; this module holds their types and errors.
 
+mod links;
+mod relations;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+mod versions;
+
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+pub(crate) use relations::{scd2_table, scd2_tables};
+pub(crate) use versions::{by_key, read_versions, search};
+
+use crate::delta::DeltaError;
+use crate::silver::{Silver, SilverError};
+use crate::storage::{now_ms, Storage, StorageError};
 
 /// A relation that keeps versions of a key: a dbt snapshot, or a model built from one
 /// that carries valid_from/valid_to (`dim_customer`, `dim_driver`).
@@ -174,4 +189,105 @@ pub enum HistoryError {
         /// What is wrong.
         reason: String,
     },
+    /// A table could not be read.
+    #[error(transparent)]
+    Delta(#[from] DeltaError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The Silver pipeline could not trace the Bronze rows.
+    #[error(transparent)]
+    Silver(#[from] SilverError),
+    /// Rows could not be shaped.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+/// A time in microseconds for display: `2025-03-16 18:07:45`, with milliseconds when
+/// it has them.
+fn display_time(micros: i64) -> String {
+    let Some(time) = chrono::DateTime::from_timestamp_micros(micros) else {
+        return micros.to_string();
+    };
+    if micros % 1_000_000 == 0 {
+        time.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        time.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    }
+}
+
+/// Every version of `key` in `table`, with its changes, snapshot commit, origin (traced
+/// through `silver`'s pipeline for the relation's entity) and facts.
+pub(crate) async fn key_history(
+    storage: &Arc<dyn Storage>,
+    table: relations::Scd2Table,
+    silver: &Silver,
+    key: &str,
+) -> Result<KeyHistory, HistoryError> {
+    let key = key.trim();
+    let rows = versions::read_versions(storage, &table, Some(key)).await?;
+    if rows.is_empty() {
+        return Err(HistoryError::UnknownKey {
+            relation: table.relation.relation.clone(),
+            key: key.to_owned(),
+        });
+    }
+    let rows = versions::in_order(rows);
+    let kinds = versions::kinds(&rows);
+    let snapshot_versions = links::snapshot_versions(storage, &table, key, &rows).await?;
+    let pipeline = table
+        .relation
+        .entity
+        .as_ref()
+        .and_then(|entity| silver.pipelines().iter().find(|p| &p.entity == entity));
+    let origins = match pipeline {
+        Some(pipeline) => links::origins(storage, silver, pipeline, &table, key, &rows).await?,
+        None => vec![None; rows.len()],
+    };
+    let mut facts = links::facts(storage, &table, &rows).await?;
+    let attributes = &table.relation.attributes;
+    let now = now_ms();
+    let instants = rows
+        .iter()
+        .flat_map(|row| [Some(row.from), row.to])
+        .flatten();
+    let axis_start_ms = instants.clone().min().unwrap_or_default() / 1000;
+    let open = rows.iter().any(|row| row.to.is_none());
+    let axis_end_ms = (instants.max().unwrap_or_default() / 1000).max(if open { now } else { 0 });
+    let versions = rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| Scd2Version {
+            number: index + 1,
+            valid_from_ms: row.from / 1000,
+            valid_to_ms: row.to.map(|to| to / 1000),
+            valid_from: display_time(row.from),
+            valid_to: row.to.map(display_time),
+            is_current: row.to.is_none(),
+            kind: kinds[index],
+            surrogate: row.surrogate.clone(),
+            values: attributes
+                .iter()
+                .zip(&row.values)
+                .map(|(column, value)| AttributeValue {
+                    column: column.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            changes: match index {
+                0 => Vec::new(),
+                _ => versions::changes(attributes, &rows[index - 1], row),
+            },
+            snapshot_version: snapshot_versions[index],
+            origin: origins[index].clone(),
+            facts: std::mem::take(&mut facts[index]),
+        })
+        .collect();
+    Ok(KeyHistory {
+        relation: table.relation,
+        key: key.to_owned(),
+        versions,
+        axis_start_ms,
+        axis_end_ms,
+    })
 }

@@ -2,35 +2,57 @@
 //! and one key's versions with their changes, snapshot commits, origins and facts.
 
 use super::{Lakehouse, LakehouseError};
-use crate::history::{KeyHistory, KeyMatch, Scd2Relation};
+use crate::history::{self, KeyHistory, KeyMatch, Scd2Relation};
+use crate::silver::Silver;
 
 impl Lakehouse {
-    /// The relations that keep versions of a key: the project's snapshots, and the
-    /// models built from one that carry `valid_from`/`valid_to`.
+    /// The relations that keep versions of a key and whose table is built: the models
+    /// built from a snapshot that carry `valid_from`/`valid_to` (`gold.dim_customer`),
+    /// then the project's snapshots.
     pub async fn scd2_relations(&self) -> Result<Vec<Scd2Relation>, LakehouseError> {
-        todo!()
+        let project = self.project().await?;
+        let tables = history::scd2_tables(&self.storage, &project).await?;
+        Ok(tables.into_iter().map(|table| table.relation).collect())
     }
 
     /// Up to `limit` keys of `relation` matching `query`: an empty query gives the
-    /// first keys; digits give the keys equal to or starting with them first; any other
-    /// text, the keys with an attribute containing it (case-insensitive).
+    /// first keys; digits give the keys equal to or starting with them first; any text
+    /// (digits too, after those) the keys with an attribute of any version containing
+    /// it (case-insensitive).
     pub async fn scd2_search(
         &self,
         relation: &str,
         query: &str,
         limit: usize,
     ) -> Result<Vec<KeyMatch>, LakehouseError> {
-        let _ = (relation, query, limit);
-        todo!()
+        let project = self.project().await?;
+        let table = history::scd2_table(&self.storage, &project, relation).await?;
+        let rows = history::read_versions(&self.storage, &table, None).await?;
+        let keys = history::by_key(rows);
+        Ok(history::search(
+            &table.relation.attributes,
+            &keys,
+            query,
+            limit,
+        ))
     }
 
-    /// Every version of `key` in `relation`, oldest first.
+    /// Every version of `key` in `relation`, in the order they happened, each with the
+    /// attributes that changed, the snapshot commit that wrote it, the Bronze row its
+    /// Silver row came from (traced through the entity's pipeline as it is now) and the
+    /// facts pointing at it.
     pub async fn scd2_history(
         &self,
         relation: &str,
         key: &str,
     ) -> Result<KeyHistory, LakehouseError> {
-        let _ = (relation, key);
-        todo!()
+        let project = self.project().await?;
+        let table = history::scd2_table(&self.storage, &project, relation).await?;
+        let silver = Silver::new(
+            self.storage.clone(),
+            self.checkpoint.clone(),
+            self.pipelines().await?,
+        )?;
+        Ok(history::key_history(&self.storage, table, &silver, key).await?)
     }
 }
