@@ -588,10 +588,13 @@ fn print_versions(history: &KeyHistory) {
             if facts.count as usize > VERSION_FACT_KEYS {
                 keys.push_str(", …");
             }
-            println!(
-                "  {}: {} rows  {} {keys}",
-                facts.relation, facts.count, facts.key_column
-            );
+            match facts.count {
+                0 => println!("  {}: 0 rows", facts.relation),
+                count => println!(
+                    "  {}: {count} rows  {} {keys}",
+                    facts.relation, facts.key_column
+                ),
+            }
         }
     }
 }
