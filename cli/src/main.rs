@@ -18,7 +18,7 @@ use medallion_core::bronze::{
 use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
 use medallion_core::history::{KeyHistory, VersionKind};
-use medallion_core::lakehouse::{Flow, Lakehouse, LakehouseError, Stage};
+use medallion_core::lakehouse::{apply_step_switches, Flow, Lakehouse, LakehouseError, Stage};
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::lineage::{column_lineage, ColumnRef};
 use medallion_core::models::{
@@ -339,8 +339,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             entity,
             full_refresh,
         } => {
-            let pipelines = silver_pipelines(&cli.project).await?;
+            let mut pipelines = silver_pipelines(&cli.project).await?;
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            // The steps the playground (or a Lakehouse) switched off stay off here.
+            apply_step_switches(&checkpoint, &mut pipelines).await?;
             let runner = Silver::new(Arc::new(warehouse()?), Arc::new(checkpoint), pipelines)?;
             let options = SilverOptions { full_refresh };
             let reports = match entity {
