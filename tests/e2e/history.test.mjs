@@ -4,25 +4,23 @@
 // Headless Chromium against the built app.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchChromium, screenshot, loadSampleAndRun } from './support.mjs';
+import { screenshot, openSampleWarehouse } from './support.mjs';
 
-let server;
-let browser;
+let warehouse;
 
 before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
+  // Sample batches 1 to 4, landed and run through the page.
+  warehouse = await openSampleWarehouse(4);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await warehouse?.close();
 });
 
 /** Opens a key's history by its URL; the view's region, its versions and its timeline. */
 async function openKey(page, relation, key) {
   // Only the hash changes: the page stays, and follows the route.
-  await page.goto(`${server.origin}/#/history/${relation}/${key}`);
+  await page.goto(`${warehouse.origin}/#/history/${relation}/${key}`);
   const region = page.getByRole('region', { name: 'SCD2 history' });
   const timeline = region.getByRole('img', { name: `Timeline of ${relation} ${key}`, exact: true });
   await timeline.waitFor({ timeout: 60_000 });
@@ -35,13 +33,9 @@ const version = (versions, number) =>
   versions.getByRole('article').filter({ has: versions.page().getByRole('heading', { name: `Version ${number}`, exact: true }) });
 
 test('SCD2 history: versions on a timeline, changes, deletion and restore, facts on each version', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
+  const { page } = warehouse;
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
-  for (const batch of [1, 2, 3, 4]) await loadSampleAndRun(page, batch);
 
   // 1. The view from the navigation: a relation is chosen, its keys listed.
   await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'History' }).click();
@@ -115,7 +109,7 @@ test('SCD2 history: versions on a timeline, changes, deletion and restore, facts
   assert.match(decodeURIComponent(new URL(page.url()).hash), /from gold\.fact_trips where trip_id = 1983/);
 
   // 6. A search by an attribute's text finds the key.
-  await page.goto(`${server.origin}/#/history/gold.dim_customer`);
+  await page.goto(`${warehouse.origin}/#/history/gold.dim_customer`);
   const search = page.getByRole('searchbox', { name: 'Search keys', exact: true });
   await search.fill(newEmail.toUpperCase());
   // The list shows the first keys until the search answers with what matched.
@@ -141,5 +135,4 @@ test('SCD2 history: versions on a timeline, changes, deletion and restore, facts
   );
   assert.deepEqual(unnamed, []);
   assert.deepEqual(errors, []);
-  await context.close();
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serveDist, launchChromium, screenshot, loadSampleAndRun, root } from './support.mjs';
+import { screenshot, openSampleWarehouse, root } from './support.mjs';
 
 /** The customer rows of sample batches 1 and 2 whose email holds a capital letter,
  * counted from the files: without `trim` they fail the email rule. */
@@ -30,17 +30,15 @@ async function capitalisedEmails() {
   return [...first, ...second].filter((email) => typeof email === 'string' && /[A-Z]/.test(email)).length;
 }
 
-let server;
-let browser;
+let warehouse;
 
 before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
+  // Sample batches 1 to 2, landed and run through the page.
+  warehouse = await openSampleWarehouse(2);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await warehouse?.close();
 });
 
 const pipeline = (page) => page.getByRole('region', { name: 'Pipeline of customers', exact: true });
@@ -85,18 +83,14 @@ async function rerun(page) {
 }
 
 test('Silver pipeline: steps and counts, a step switched off and restored, the quarantine', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
+  const { page } = warehouse;
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.origin + '/');
-  await page.getByTestId('run-status').getByText('Ready.').waitFor({ timeout: 60_000 });
-  for (const batch of [1, 2]) await loadSampleAndRun(page, batch);
   const CAPITALISED_EMAILS = await capitalisedEmails();
   assert.equal(CAPITALISED_EMAILS, 65, 'the sample: 64 in batch 1, 1 in batch 2');
 
   // 1. From the lineage's Silver node to its pipeline.
-  await page.goto(server.origin + '/#/lineage/silver.customers');
+  await page.goto(warehouse.origin + '/#/lineage/silver.customers');
   await page.getByTestId('node-details').getByRole('link', { name: 'Open pipeline', exact: true }).click({ timeout: 60_000 });
   await page.waitForURL(/#\/silver\/customers$/);
   await page.getByRole('list', { name: 'Silver entities', exact: true }).getByRole('link', { name: 'trips', exact: true }).waitFor({ timeout: 60_000 });
@@ -165,5 +159,4 @@ test('Silver pipeline: steps and counts, a step switched off and restored, the q
   );
   assert.deepEqual(unnamed, []);
   assert.deepEqual(errors, []);
-  await context.close();
 });
