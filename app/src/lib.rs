@@ -10,6 +10,7 @@ mod connection;
 mod dashboard;
 mod explorer;
 mod grid;
+mod help;
 mod inspector;
 mod lineage;
 mod models;
@@ -18,6 +19,7 @@ pub mod protocol;
 mod route;
 mod sql;
 mod status;
+mod tour;
 pub mod worker;
 
 use leptos::prelude::*;
@@ -30,16 +32,23 @@ pub const WAREHOUSE_NAME: &str = "medallion";
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
+    help::Help::provide();
+    tour::Tour::provide();
     view! {
         <header class="masthead">
+            <div class="masthead-tour">
+                <tour::TourButton />
+            </div>
             <h1>"Medallion Playground"</h1>
             <p class="tagline">
                 "A lakehouse in your browser tab: incremental Bronze ingest, modular Silver "
                 "transforms and a dbt-compatible Gold star schema, stored as Delta Lake tables."
             </p>
+            <tour::TourOffer />
         </header>
         <main>
             <playground::Playground />
         </main>
+        <help::HelpPanel />
     }
 }
