@@ -190,7 +190,8 @@ impl Tour {
     }
 }
 
-/// The header's button: "Tour", or "Resume tour" when progress is saved.
+/// The header's button: "Tour", or "Resume tour" when progress is saved and the tour
+/// is hidden; pressed while the tour shows, and a press then hides it.
 #[component]
 pub fn TourButton() -> impl IntoView {
     let tour = expect_context::<Tour>();
@@ -198,7 +199,7 @@ pub fn TourButton() -> impl IntoView {
         let resumable = tour
             .progress
             .with(|progress| progress.as_ref().is_some_and(Progress::resumable));
-        if resumable {
+        if resumable && !tour.active() {
             "Resume tour"
         } else {
             "Tour"
@@ -317,7 +318,7 @@ pub fn TourPopover(page: Page) -> impl IntoView {
                 {move || explanation.get().into_iter().map(|paragraph| view! { <p>{paragraph}</p> }).collect_view()}
                 {move || {
                     let step = &STEPS[step.get()];
-                    view! { <WhatIsThis panel=step.title section=step.concept /> }
+                    view! { <WhatIsThis panel=step.about section=step.concept /> }
                 }}
                 <p class=move || if done.get() { "tour-todo done" } else { "tour-todo" } aria-live="polite">
                     {move || if done.get() {

@@ -28,6 +28,8 @@ pub struct Step {
     pub title: &'static str,
     /// The section of docs/CONCEPTS.md that explains it (its anchor).
     pub concept: &'static str,
+    /// What that section explains, for its button: "What is this? <about>".
+    pub about: &'static str,
     /// Where it points and what it waits for, as the page is now.
     pub phase: fn(&Page) -> Phase,
     /// Whether the page shows the step's action done.
@@ -43,6 +45,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Land batch 1",
         concept: "the-landing-panel",
+        about: "the landing zone",
         phase: land_phase,
         done: land_done,
         act: land_act,
@@ -51,6 +54,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Run all",
         concept: "the-run-panel",
+        about: "a pipeline run",
         phase: run_phase,
         done: run_done,
         act: run_act,
@@ -59,6 +63,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Bronze's metadata columns",
         concept: "schema-drift-and-rescued-data",
+        about: "rescued data",
         phase: bronze_phase,
         done: bronze_done,
         act: bronze_act,
@@ -67,6 +72,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "The checkpoint",
         concept: "checkpoint",
+        about: "a checkpoint",
         phase: checkpoint_phase,
         done: checkpoint_done,
         act: checkpoint_act,
@@ -75,6 +81,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "A Delta commit",
         concept: "delta-commit",
+        about: "a Delta commit",
         phase: commit_phase,
         done: commit_done,
         act: commit_act,
@@ -83,6 +90,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Batch 2: an upsert and the quarantine",
         concept: "upsert",
+        about: "an upsert",
         phase: upsert_phase,
         done: upsert_done,
         act: upsert_act,
@@ -91,6 +99,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Customer 36's SCD2 versions",
         concept: "scd2-version",
+        about: "an SCD2 version",
         phase: versions_phase,
         done: versions_done,
         act: versions_act,
@@ -99,6 +108,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Trip 1983's point-in-time join",
         concept: "point-in-time-join",
+        about: "a point-in-time join",
         phase: join_phase,
         done: join_done,
         act: join_act,
@@ -107,6 +117,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Time travel to version 1",
         concept: "time-travel",
+        about: "time travel",
         phase: travel_phase,
         done: travel_done,
         act: travel_act,
@@ -115,6 +126,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Batch 3: schema drift, a deletion, a file skipped",
         concept: "schema-drift-and-rescued-data",
+        about: "schema drift",
         phase: drift_phase,
         done: drift_done,
         act: drift_act,
@@ -123,6 +135,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "Batch 4: the restore",
         concept: "scd2-version",
+        about: "a restore",
         phase: restore_phase,
         done: restore_done,
         act: restore_act,
@@ -131,6 +144,7 @@ pub static STEPS: [Step; 12] = [
     Step {
         title: "The lineage, and a model edit",
         concept: "lineage",
+        about: "the lineage graph",
         phase: lineage_phase,
         done: lineage_done,
         act: lineage_act,
@@ -559,7 +573,6 @@ fn checkpoint_explain(page: &Page) -> Vec<String> {
         _ => text.push("Each Bronze stream keeps a checkpoint, as Spark's Structured Streaming does: an offsets entry written before a batch (the files it will read), and a commits entry written after its Delta commit.".to_owned()),
     }
     text.push("After a crash, an offset without its commit is redone with the same files, which landing still holds (a replayable source). The append carries a txn action (appId medallion-bronze-trips, version = the batch), so a batch already committed is recognised and not written twice (an idempotent sink): each file lands in Bronze exactly once.".to_owned());
-    text.push("The seen entries (size and SHA-256 of every file) make a file dropped again, under any name, a no-op.".to_owned());
     text
 }
 
