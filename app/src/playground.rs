@@ -1,7 +1,7 @@
 //! The playground: one navigation over its views (the pipeline's landing, run
 //! controls, board and checkpoint inspector; the lineage; the table explorer; the SQL
-//! console; the model editor), a run strip every view shows, all fed by the pipeline
-//! worker's replies.
+//! console; the model editor; the Silver pipelines; a key's SCD2 history), a run strip
+//! every view shows, all fed by the pipeline worker's replies.
 
 use std::collections::BTreeSet;
 
@@ -18,11 +18,13 @@ use crate::connection::{Connection, WorkerEvent};
 use crate::dashboard::Dashboard;
 use crate::explorer::{Explorer, ExplorerState};
 use crate::help::WhatIsThis;
+use crate::history::{History, HistoryState};
 use crate::inspector::{Inspector, InspectorState};
 use crate::lineage::{Lineage, LineageState, Query};
 use crate::models::{Models, ModelsState};
 use crate::protocol::{Reply, Request};
 use crate::route::{self, navigate, Route};
+use crate::silver::{Silver, SilverState};
 use crate::sql::{Sql, SqlState};
 use crate::status::{entries_detail, tables_detail, EnvironmentStatus};
 use crate::tour::{Page, TourPopover};
@@ -94,6 +96,8 @@ struct Ui {
     environment: RwSignal<Option<EnvironmentStatus>>,
     /// The Gold dashboard, asked for on Ready and after each run.
     dashboard: RwSignal<Option<DashboardData>>,
+    history: HistoryState,
+    silver: SilverState,
 }
 
 impl Ui {
@@ -110,6 +114,17 @@ impl Ui {
         self.percent.set(0);
         self.status.set("Running…".to_owned());
         self.connection.post(&Request::Run { stages });
+    }
+
+    /// Reruns one entity's Silver with a full refresh: its progress shows as a run's.
+    fn rerun_silver(self, entity: String) {
+        self.error.set(None);
+        self.running.set(true);
+        self.percent.set(0);
+        self.status.set(format!(
+            "Rerunning the Silver of {entity} with a full refresh…"
+        ));
+        self.connection.post(&Request::RerunSilver { entity });
     }
 
     /// Applies what the connection tells to the page.
@@ -243,7 +258,10 @@ impl Ui {
             Reply::QueryRows { rows } => self.sql.receive_rows(rows),
             Reply::QueryFailed { failure } => self.sql.fail(failure),
             Reply::SqlTables { tables } => self.sql.tables.set(tables),
-            Reply::ProjectTree { files } => self.models.tree(files),
+            Reply::ProjectTree { files } => {
+                self.silver.tree(&files, self.route);
+                self.models.tree(files);
+            }
             Reply::File { path, text, .. } => self.models.opened(path, text),
             Reply::Diff { diff } => self.models.show_diff(diff),
             Reply::Compiled { compiled } => self.models.compiled(compiled),
@@ -260,6 +278,18 @@ impl Ui {
                 connection.post(&Request::Dashboard);
                 self.inspector.refresh(connection);
             }
+            Reply::Scd2Relations { relations } => {
+                self.history.show_relations(relations, self.route)
+            }
+            Reply::Scd2Matches {
+                relation,
+                query,
+                matches,
+            } => self
+                .history
+                .show_matches(relation, query, matches, &self.route.get_untracked()),
+            Reply::Scd2History { history } => self.history.show(*history),
+            Reply::SilverView { view } => self.silver.show(*view),
             Reply::Error { message } => {
                 self.running.set(false);
                 // Rows that cannot be read are not asked for again and again.
@@ -267,8 +297,11 @@ impl Ui {
                     self.explorer.rows.fetching.set(false);
                     self.explorer.clear();
                 }
-                if matches!(self.route.get_untracked(), Route::Models { .. }) {
-                    self.models.fail(message.clone());
+                match self.route.get_untracked() {
+                    Route::Models { .. } => self.models.fail(message.clone()),
+                    Route::History { .. } => self.history.fail(message.clone()),
+                    Route::Silver { .. } => self.silver.fail(message.clone()),
+                    _ => {}
                 }
                 self.error.set(Some(message));
             }
@@ -290,6 +323,8 @@ impl Ui {
             route @ Route::Lineage { .. } => self.ask_lineage(&route),
             Route::Sql { .. } => self.connection.post(&Request::SqlTables),
             Route::Models { path } => self.models.refresh(path),
+            route @ Route::History { .. } => self.history.refresh(&route),
+            route @ Route::Silver { .. } => self.silver.refresh(&route),
         }
     }
 
@@ -357,6 +392,8 @@ impl Ui {
         });
         self.follow_sql();
         self.models.follow(self.route);
+        self.history.follow(self.route);
+        self.silver.follow(self.route);
         Effect::new(move |_| match column.get() {
             Some((node, column)) => self
                 .connection
@@ -436,6 +473,8 @@ pub fn Playground() -> impl IntoView {
         route: route::current(),
         environment: RwSignal::new(None),
         dashboard: RwSignal::new(None),
+        history: HistoryState::new(connection),
+        silver: SilverState::new(connection),
     };
     connection.start(move |event| ui.on_event(event));
     ui.follow();
@@ -451,8 +490,9 @@ pub fn Playground() -> impl IntoView {
         explorer: ui.explorer,
         inspector: ui.inspector,
         lineage: ui.lineage,
-        sql: ui.sql,
         models: ui.models,
+        history: ui.history,
+        silver: ui.silver,
         run_all: Callback::new(move |()| ui.run(Stage::ALL.to_vec())),
         land: Callback::new(move |batch| ui.land_sample(batch)),
     };
@@ -465,6 +505,17 @@ pub fn Playground() -> impl IntoView {
             "Explorer" => view! { <Explorer state=ui.explorer connection /> }.into_any(),
             "SQL" => view! { <Sql state=ui.sql connection ready=ui.ready /> }.into_any(),
             "Models" => view! { <Models state=ui.models sql=ui.sql ready=ui.ready /> }.into_any(),
+            "Silver" => view! {
+                <Silver
+                    state=ui.silver
+                    route=ui.route
+                    running=ui.running
+                    ready=ui.ready
+                    rerun=move |entity| ui.rerun_silver(entity)
+                />
+            }
+            .into_any(),
+            "History" => view! { <History state=ui.history route=ui.route /> }.into_any(),
             _ => view! {
                 <div class="pipeline-view">
                     <div class="column">
@@ -485,7 +536,7 @@ pub fn Playground() -> impl IntoView {
     }
 }
 
-/// The one navigation: Pipeline, Lineage, Explorer, SQL, Models.
+/// The one navigation: Pipeline, Lineage, Explorer, SQL, Models, Silver, History.
 #[component]
 fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
     let lineage = move || match ui.route.get() {
@@ -528,6 +579,8 @@ fn Views(ui: Ui, view_name: Memo<&'static str>) -> impl IntoView {
                 {entry("Explorer", Box::new(explorer))}
                 {entry("SQL", Box::new(|| Route::Sql { query: None }.to_hash()))}
                 {entry("Models", Box::new(models))}
+                {entry("Silver", Box::new(move || ui.silver.last_route().to_hash()))}
+                {entry("History", Box::new(move || ui.history.last_route().to_hash()))}
             </ul>
         </nav>
     }
@@ -870,7 +923,7 @@ fn Card(
             <span class="card-rows">{format!("{rows} rows")}</span>
             <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>
             <span class="card-change">
-                {format!("+{} ~{} −{}", card.inserted, card.updated, card.deleted)}
+                {card.change.clone()}
             </span>
         </li>
     }

@@ -2,7 +2,10 @@
 
 use medallion_core::editor::{CompiledFile, Completions, StepResult};
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
-use medallion_core::lakehouse::{LineageView, RunProgress, RunSummary, Stage, TableCard};
+use medallion_core::history::{KeyHistory, KeyMatch, Scd2Relation};
+use medallion_core::lakehouse::{
+    LineageView, RunProgress, RunSummary, SilverView, Stage, TableCard,
+};
 use medallion_core::lineage::{ColumnLineage, NodeDetails};
 use medallion_core::sql::dashboard::Dashboard;
 use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
@@ -124,6 +127,26 @@ pub enum Request {
     /// `File`s beside this message in a JS `Array`, in the same order; the tree comes
     /// back.
     ImportFolder { paths: Vec<String> },
+    /// Send the relations that keep versions of a key ([`Reply::Scd2Relations`]).
+    Scd2Relations,
+    /// Send the keys of `relation` matching `query`, an id or any attribute's text
+    /// ([`Reply::Scd2Matches`]).
+    Scd2Search { relation: String, query: String },
+    /// Send every version of `relation`'s `key` ([`Reply::Scd2History`]).
+    Scd2History { relation: String, key: String },
+    /// Send an entity's Silver pipeline, last run and quarantine ([`Reply::SilverView`]).
+    SilverView { entity: String },
+    /// Switch a step of an entity's pipeline on or off; the view comes back.
+    SetStepEnabled {
+        entity: String,
+        step: String,
+        enabled: bool,
+    },
+    /// Bring back the entity's declared pipeline; the view comes back.
+    RestorePipeline { entity: String },
+    /// Rerun the entity's Silver with a full refresh ([`Reply::Progress`]es, then
+    /// [`Reply::RunDone`]); a [`Request::Cancel`] stops it before its next step.
+    RerunSilver { entity: String },
 }
 
 /// What the worker tells the page.
@@ -199,6 +222,18 @@ pub enum Reply {
     },
     /// Something failed; the worker keeps working.
     Error { message: String },
+    /// The relations that keep versions of a key.
+    Scd2Relations { relations: Vec<Scd2Relation> },
+    /// The keys of `relation` matching `query`.
+    Scd2Matches {
+        relation: String,
+        query: String,
+        matches: Vec<KeyMatch>,
+    },
+    /// Every version of one key.
+    Scd2History { history: Box<KeyHistory> },
+    /// An entity's Silver pipeline, its last run and its quarantine.
+    SilverView { view: Box<SilverView> },
 }
 
 impl Request {

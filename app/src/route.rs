@@ -50,6 +50,18 @@ pub enum Route {
         /// The open file.
         path: Option<String>,
     },
+    /// The SCD2 history of one key of a snapshot or SCD2 dimension.
+    History {
+        /// The relation, a lineage id (`gold.dim_customer`).
+        relation: Option<String>,
+        /// The key (`36`).
+        key: Option<String>,
+    },
+    /// One entity's Silver pipeline: its steps, their switches and its quarantine.
+    Silver {
+        /// The entity (`customers`).
+        entity: Option<String>,
+    },
 }
 
 impl Route {
@@ -76,8 +88,8 @@ impl Route {
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| decode(value))
         };
-        let (view, rest) = path.split_once('/').unwrap_or((path, ""));
-        let rest = decode(rest);
+        let (view, raw) = path.split_once('/').unwrap_or((path, ""));
+        let rest = decode(raw);
         match view {
             "lineage" => Route::Lineage {
                 node: (!rest.is_empty()).then_some(rest),
@@ -105,6 +117,17 @@ impl Route {
             },
             "models" => Route::Models {
                 path: (!rest.is_empty()).then_some(rest),
+            },
+            "history" => {
+                let (relation, key) = raw.split_once('/').unwrap_or((raw, ""));
+                let (relation, key) = (decode(relation), decode(key));
+                Route::History {
+                    relation: (!relation.is_empty()).then_some(relation),
+                    key: (!key.is_empty()).then_some(key),
+                }
+            }
+            "silver" => Route::Silver {
+                entity: (!rest.is_empty()).then_some(rest),
             },
             _ => Route::Pipeline,
         }
@@ -155,6 +178,21 @@ impl Route {
                 let segments: Vec<String> = path.split('/').map(encode).collect();
                 format!("#/models/{}", segments.join("/"))
             }
+            Route::History { relation, key } => {
+                let mut hash = "#/history".to_owned();
+                // A key needs its relation before it.
+                if let Some(relation) = relation {
+                    hash.push_str(&format!("/{}", encode(relation)));
+                    if let Some(key) = key {
+                        hash.push_str(&format!("/{}", encode(key)));
+                    }
+                }
+                hash
+            }
+            Route::Silver { entity: None } => "#/silver".to_owned(),
+            Route::Silver {
+                entity: Some(entity),
+            } => format!("#/silver/{}", encode(entity)),
         }
     }
 
@@ -166,6 +204,8 @@ impl Route {
             Route::Explorer { .. } => "Explorer",
             Route::Sql { .. } => "SQL",
             Route::Models { .. } => "Models",
+            Route::History { .. } => "History",
+            Route::Silver { .. } => "Silver",
         }
     }
 }
@@ -265,6 +305,22 @@ mod tests {
             Route::Models {
                 path: Some("seeds/odd name #1 & 100%.csv".to_owned()),
             },
+            Route::History {
+                relation: None,
+                key: None,
+            },
+            Route::History {
+                relation: Some("gold.dim_customer".to_owned()),
+                key: None,
+            },
+            Route::History {
+                relation: Some("gold.customers_snapshot".to_owned()),
+                key: Some("a/b #1 & 100%".to_owned()),
+            },
+            Route::Silver { entity: None },
+            Route::Silver {
+                entity: Some("customers".to_owned()),
+            },
         ];
         for route in routes {
             assert_eq!(Route::parse(&route.to_hash()), route, "{}", route.to_hash());
@@ -306,6 +362,40 @@ mod tests {
             "#/models/models/marts/fact_trips.sql"
         );
         assert_eq!(Route::parse("#/models"), Route::Models { path: None });
+        for (hash, relation, key) in [
+            ("#/history", None, None),
+            (
+                "#/history/gold.dim_customer",
+                Some("gold.dim_customer"),
+                None,
+            ),
+            (
+                "#/history/gold.dim_customer/36",
+                Some("gold.dim_customer"),
+                Some("36"),
+            ),
+        ] {
+            let route = Route::History {
+                relation: relation.map(str::to_owned),
+                key: key.map(str::to_owned),
+            };
+            assert_eq!(Route::parse(hash), route, "{hash}");
+            assert_eq!(route.to_hash(), hash);
+        }
+        assert_eq!(Route::parse("#/silver"), Route::Silver { entity: None });
+        assert_eq!(
+            Route::parse("#/silver/customers"),
+            Route::Silver {
+                entity: Some("customers".to_owned())
+            }
+        );
+        assert_eq!(
+            Route::Silver {
+                entity: Some("customers".to_owned())
+            }
+            .to_hash(),
+            "#/silver/customers"
+        );
         assert_eq!(Route::parse(""), Route::Pipeline);
         assert_eq!(Route::parse("#/nowhere"), Route::Pipeline);
     }

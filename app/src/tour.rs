@@ -14,12 +14,13 @@ use wasm_bindgen::prelude::*;
 use crate::connection::Connection;
 use crate::explorer::ExplorerState;
 use crate::help::WhatIsThis;
+use crate::history::HistoryState;
 use crate::inspector::InspectorState;
 use crate::lineage::LineageState;
 use crate::models::ModelsState;
 use crate::protocol::Request;
 use crate::route::Route;
-use crate::sql::SqlState;
+use crate::silver::SilverState;
 use steps::STEPS;
 
 /// The `localStorage` key of the tour's progress.
@@ -58,10 +59,12 @@ pub struct Page {
     pub inspector: InspectorState,
     /// The lineage view.
     pub lineage: LineageState,
-    /// The SQL console.
-    pub sql: SqlState,
     /// The Models view.
     pub models: ModelsState,
+    /// The SCD2 history view.
+    pub history: HistoryState,
+    /// The Silver pipeline view.
+    pub silver: SilverState,
     /// What the Run all button does.
     pub run_all: Callback<()>,
     /// What a Load sample batch button does.

@@ -2,7 +2,9 @@
 //! store, runs core's [`Lakehouse`] and answers the page's [`Request`]s with
 //! [`Reply`]s. Runs are handled one at a time; a cancel is handled at once.
 
+mod history;
 mod project;
+mod silver;
 mod sql;
 
 use std::cell::{Cell, RefCell};
@@ -367,6 +369,13 @@ async fn handle(
         | Request::ImportFolder { .. }) => {
             return project::handle(state, request, file, cancel).await
         }
+        request @ (Request::Scd2Relations
+        | Request::Scd2Search { .. }
+        | Request::Scd2History { .. }) => history::handle(state, request).await,
+        request @ (Request::SilverView { .. }
+        | Request::SetStepEnabled { .. }
+        | Request::RestorePipeline { .. }
+        | Request::RerunSilver { .. }) => silver::handle(state, request, cancel).await,
     };
     reply.map(Answer::from)
 }

@@ -17,7 +17,8 @@ use medallion_core::bronze::{
 };
 use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
-use medallion_core::lakehouse::{Flow, Lakehouse, LakehouseError, Stage};
+use medallion_core::history::{KeyHistory, VersionKind};
+use medallion_core::lakehouse::{apply_step_switches, Flow, Lakehouse, LakehouseError, Stage};
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::lineage::{column_lineage, ColumnRef};
 use medallion_core::models::{
@@ -179,6 +180,15 @@ enum Command {
         #[arg(long)]
         vars: Option<String>,
     },
+    /// Print every version of a key of an SCD2 relation (a snapshot, or a dimension
+    /// built from one): its validity, kind, changes, the snapshot commit that wrote it,
+    /// the Bronze batch and file its row came from, and the facts pointing at it.
+    Versions {
+        /// The relation: `gold.dim_customer`, `gold.customers_snapshot`.
+        relation: String,
+        /// The key's value: `36`.
+        key: String,
+    },
     /// Export the project folder as a zip, or import one into a folder.
     Project {
         #[command(subcommand)]
@@ -329,8 +339,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             entity,
             full_refresh,
         } => {
-            let pipelines = silver_pipelines(&cli.project).await?;
+            let mut pipelines = silver_pipelines(&cli.project).await?;
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            // The steps the playground (or a Lakehouse) switched off stay off here.
+            apply_step_switches(&checkpoint, &mut pipelines).await?;
             let runner = Silver::new(Arc::new(warehouse()?), Arc::new(checkpoint), pipelines)?;
             let options = SilverOptions { full_refresh };
             let reports = match entity {
@@ -490,7 +502,97 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("{lineage}");
             Ok(())
         }
+        Command::Versions { relation, key } => {
+            let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            let lakehouse = Lakehouse::new(
+                Arc::new(warehouse()?),
+                Arc::new(checkpoint),
+                project_folder(&cli.project)?,
+            );
+            print_versions(&lakehouse.scd2_history(&relation, &key).await?);
+            Ok(())
+        }
         Command::Project { action } => project_command(&cli.project, action).await,
+    }
+}
+
+/// The fact keys `medallion versions` prints per version; the rest are counted.
+const VERSION_FACT_KEYS: usize = 10;
+
+/// `medallion versions`: one block per version, oldest first.
+fn print_versions(history: &KeyHistory) {
+    let relation = &history.relation;
+    println!(
+        "{}  {} {}  {} versions  (snapshot {}{})",
+        relation.relation,
+        relation.key,
+        history.key,
+        history.versions.len(),
+        relation.snapshot,
+        relation
+            .entity
+            .as_ref()
+            .map_or(String::new(), |entity| format!(", silver/{entity}"))
+    );
+    for version in &history.versions {
+        let kind = match version.kind {
+            VersionKind::Created => "created",
+            VersionKind::Changed => "changed",
+            VersionKind::Deleted => "deleted",
+            VersionKind::Restored => "restored",
+        };
+        let surrogate = match (&relation.surrogate_key, &version.surrogate) {
+            (Some(column), Some(value)) => format!("  {column} {value}"),
+            _ => String::new(),
+        };
+        println!(
+            "version {}  {kind}  {} .. {}{surrogate}",
+            version.number,
+            version.valid_from,
+            version.valid_to.as_deref().unwrap_or("current")
+        );
+        if version.number == 1 {
+            let values: Vec<String> = version
+                .values
+                .iter()
+                .map(|value| format!("{}={}", value.column, value.value))
+                .collect();
+            println!("  {}", values.join("  "));
+        }
+        for change in &version.changes {
+            println!("  {}: {} → {}", change.column, change.old, change.new);
+        }
+        if let Some(snapshot_version) = version.snapshot_version {
+            println!(
+                "  written by {} version {snapshot_version}",
+                relation.snapshot
+            );
+        }
+        if let Some(origin) = &version.origin {
+            let bronze_version = origin
+                .bronze_version
+                .map_or(String::new(), |v| format!(" (version {v})"));
+            println!(
+                "  from {} batch {}{bronze_version}  {}",
+                origin.bronze_table, origin.batch_id, origin.source_file
+            );
+        }
+        for facts in &version.facts {
+            let mut keys = facts
+                .keys
+                .iter()
+                .take(VERSION_FACT_KEYS)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if facts.count as usize > VERSION_FACT_KEYS {
+                keys.push_str(", …");
+            }
+            println!(
+                "  {}: {} rows  {} {keys}",
+                facts.relation, facts.count, facts.key_column
+            );
+        }
     }
 }
 

@@ -867,3 +867,77 @@ fn seed_loads_the_shop_projects_csvs_and_compile_writes_its_analysis() {
     let listed = succeeded(&run(&["ls", "--resource-type", "seed"]));
     assert_eq!(listed, "shop.customers\nshop.orders\nshop.products\n");
 }
+
+#[test]
+fn versions_prints_a_customers_deletion_restore_origins_and_facts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    let sample_data = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample_data");
+    let at = |args: &[&str]| {
+        let mut all = vec!["--warehouse", warehouse, "--project", project];
+        all.extend_from_slice(args);
+        medallion(&all)
+    };
+    for batch in ["batch_001", "batch_002", "batch_003", "batch_004"] {
+        succeeded(&at(&["land", &format!("{sample_data}/{batch}")]));
+        succeeded(&at(&["pipeline"]));
+    }
+    let out = succeeded(&at(&["versions", "gold.dim_customer", "392"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("gold.dim_customer  customer_id 392  3 versions"),
+        "{out}"
+    );
+    let versions: Vec<&str> = lines
+        .iter()
+        .filter(|line| line.starts_with("version "))
+        .copied()
+        .collect();
+    assert_eq!(versions.len(), 3, "{out}");
+    assert!(versions[0].starts_with("version 1  created  2025-03-16 18:07:45 .. "));
+    assert!(versions[1].starts_with("version 2  deleted  "), "{out}");
+    assert!(
+        versions[2].starts_with("version 3  restored  2026-01-11 09:33:57 .. current"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  email: mary.jones4@yahoo.com → mary.jones34@icloud.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  from bronze/customers batch 2 (version 2)  landing/customers/batch_003/customers.parquet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  written by gold.customers_snapshot version "),
+        "{out}"
+    );
+    assert!(out.contains("  gold.fact_trips: "), "{out}");
+
+    let karen = succeeded(&at(&["versions", "gold.dim_customer", "325"]));
+    let old = karen
+        .split("version 2")
+        .next()
+        .expect("the first version's block");
+    let trips = old
+        .lines()
+        .find(|line| line.starts_with("  gold.fact_trips: "))
+        .expect("trips line");
+    assert!(
+        trips.contains(" trip_id ") && trips.contains("1983"),
+        "{karen}"
+    );
+
+    let unknown = at(&["versions", "gold.dim_customer", "99999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr).trim(),
+        "error: gold.dim_customer has no key 99999"
+    );
+    let not_scd2 = at(&["versions", "gold.fact_trips", "1983"]);
+    assert_eq!(not_scd2.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&not_scd2.stderr)
+        .contains("gold.fact_trips is not an SCD2 relation (there are: gold.dim_customer"));
+}

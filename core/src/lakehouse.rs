@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::bronze::{BatchReport, Bronze, BronzeError, BronzeOptions};
 use crate::checkpoint::{CheckpointError, CheckpointStore, WriteBatch};
-use crate::delta::{DeltaError, DeltaTable};
+use crate::delta::{DeltaError, DeltaTable, Operation, WriteMetrics};
 use crate::lineage::layout::Layout;
 use crate::lineage::{
     self, ColumnLineage, DetailsError, LineageError, LineageGraph, NodeDetails, NodeRun,
@@ -26,6 +26,12 @@ use crate::warehouse;
 use crate::workspace::{Workspace, WorkspaceError};
 
 mod editor;
+mod history;
+mod silver_view;
+
+pub use silver_view::{
+    apply_step_switches, QuarantineGroup, QuarantineView, SilverStepView, SilverView,
+};
 
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,6 +344,9 @@ pub enum LakehouseError {
     /// An editor action cannot be done on a file.
     #[error(transparent)]
     Editor(#[from] crate::editor::EditorError),
+    /// A key's SCD2 history cannot be read.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
@@ -372,6 +381,60 @@ pub struct TableCard {
     pub updated: u64,
     /// Rows it removed.
     pub deleted: u64,
+    /// What the last commit did, in plain words: `rebuilt: 516 rows (was 500)`,
+    /// `merged: 664 inserted, 1 updated, 0 deleted`, `appended 1999 rows`.
+    pub change: String,
+}
+
+/// `rows` with its noun: `1 row`, `516 rows`.
+fn rows_text(rows: u64) -> String {
+    match rows {
+        1 => "1 row".to_owned(),
+        rows => format!("{rows} rows"),
+    }
+}
+
+/// Whether another writer's operation replaces the whole table (Spark's
+/// `CREATE OR REPLACE TABLE`, `REPLACE TABLE AS SELECT`).
+fn replaces_table(operation: &str) -> bool {
+    operation.contains("REPLACE")
+}
+
+/// What a commit of `operation` with `metrics` did, in plain words; `rows` is the
+/// table's size after it (a table's first commit records no counts).
+pub(crate) fn change_text(
+    operation: &Operation,
+    metrics: &WriteMetrics,
+    rows: Option<i64>,
+) -> String {
+    let WriteMetrics {
+        rows_inserted: inserted,
+        rows_updated: updated,
+        rows_deleted: deleted,
+        ..
+    } = *metrics;
+    match operation {
+        Operation::Overwrite => format!("rebuilt: {} (was {deleted})", rows_text(inserted)),
+        Operation::Other(name) if replaces_table(name) => {
+            format!("rebuilt: {} (was {deleted})", rows_text(inserted))
+        }
+        Operation::Merge => {
+            format!("merged: {inserted} inserted, {updated} updated, {deleted} deleted")
+        }
+        Operation::Append => format!("appended {}", rows_text(inserted)),
+        Operation::CreateTable => {
+            let rows = rows
+                .and_then(|rows| u64::try_from(rows).ok())
+                .unwrap_or(inserted);
+            format!("created with {}", rows_text(rows))
+        }
+        Operation::Delete => format!("deleted {}", rows_text(deleted)),
+        Operation::Other(name) if inserted + updated + deleted == 0 => name.to_lowercase(),
+        Operation::Other(name) => format!(
+            "{}: {inserted} written, {updated} updated, {deleted} deleted",
+            name.to_lowercase()
+        ),
+    }
 }
 
 /// A warehouse: one store, its checkpoint store, and the project (the dbt project and
@@ -536,19 +599,26 @@ impl Lakehouse {
     }
 
     /// The Silver pipelines, parsed from the workspace's `silver/<entity>.yml` on every
-    /// call.
+    /// call, with the user's step switches ([`Lakehouse::set_step_enabled`]) applied:
+    /// what every run, the lineage and the CLI use.
     pub async fn pipelines(&self) -> Result<Vec<Pipeline>, LakehouseError> {
         let mut pipelines = Vec::new();
-        for (path, text) in self.workspace.files().await? {
-            let Some(name) = path.strip_prefix(SILVER_FOLDER) else {
-                continue;
-            };
-            let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-            if yaml && !name.contains('/') {
-                pipelines.push(Pipeline::parse(&path, &text).map_err(SilverError::from)?);
-            }
+        for (path, text) in self.pipeline_files().await? {
+            pipelines.push(Pipeline::parse(&path, &text).map_err(SilverError::from)?);
         }
+        silver_view::apply_step_switches(self.checkpoint.as_ref(), &mut pipelines).await?;
         Ok(pipelines)
+    }
+
+    /// The workspace's pipeline files, `silver/<entity>.yml`: path and text.
+    async fn pipeline_files(&self) -> Result<Vec<(String, String)>, LakehouseError> {
+        let mut files = self.workspace.files().await?;
+        files.retain(|(path, _)| {
+            path.strip_prefix(SILVER_FOLDER).is_some_and(|name| {
+                (name.ends_with(".yml") || name.ends_with(".yaml")) && !name.contains('/')
+            })
+        });
+        Ok(files)
     }
 
     /// The lineage graph, each node with its table now and its last run.
@@ -627,8 +697,9 @@ impl Lakehouse {
         Ok(self.checkpoint.get(RESET_PENDING).await?.is_some())
     }
 
-    /// Deletes every landing file, table and checkpoint entry; the project (the store's
-    /// `project/`) stays as the user left it.
+    /// Deletes every landing file, table and checkpoint entry (the Silver step switches
+    /// too: they live in the checkpoint store); the project (the store's `project/`)
+    /// stays as the user left it.
     ///
     /// A marker entry is written first and removed last, in the same checkpoint
     /// transaction as every other entry, so a reset that is interrupted leaves the
@@ -665,9 +736,11 @@ impl Lakehouse {
             // What the commit recorded: a merge its inserts, updates and deletes, a
             // delete its deletes, an overwrite its new rows and the rows it replaced.
             let metrics = last.metrics();
+            let rows = snapshot.num_records();
             cards.push(TableCard {
+                change: change_text(&last.operation(), &metrics, rows),
                 table,
-                rows: snapshot.num_records(),
+                rows,
                 version: snapshot.version(),
                 operation: last.operation,
                 committed_ms: last.timestamp_ms,
@@ -777,7 +850,88 @@ mod tests {
                     ("WRITE", 516, 500)
                 );
                 assert_eq!(card(&cards, "bronze/trips").inserted, 674);
+                // What changed, in plain words, from the same metrics.
+                assert_eq!(dim.change, "rebuilt: 516 rows (was 500)");
+                assert_eq!(trips.change, "merged: 664 inserted, 1 updated, 0 deleted");
+                assert_eq!(card(&cards, "bronze/trips").change, "appended 674 rows");
+                let graph = lakehouse.lineage().await.expect("lineage");
+                let node = graph.node("gold.dim_customer").expect("dim_customer");
+                assert_eq!(node.state.change, "rebuilt: 516 rows (was 500)");
             });
+    }
+
+    #[test]
+    fn every_operation_says_what_it_did_in_plain_words() {
+        let metrics = |inserted, updated, deleted| WriteMetrics {
+            rows_inserted: inserted,
+            rows_updated: updated,
+            rows_deleted: deleted,
+            ..WriteMetrics::default()
+        };
+        let other = |name: &str| Operation::Other(name.to_owned());
+        for (operation, metrics, rows, want) in [
+            (
+                Operation::Overwrite,
+                metrics(516, 0, 500),
+                Some(516),
+                "rebuilt: 516 rows (was 500)",
+            ),
+            (
+                Operation::Overwrite,
+                metrics(1, 0, 0),
+                Some(1),
+                "rebuilt: 1 row (was 0)",
+            ),
+            (
+                other("CREATE OR REPLACE TABLE AS SELECT"),
+                metrics(7, 0, 3),
+                Some(7),
+                "rebuilt: 7 rows (was 3)",
+            ),
+            (
+                Operation::Merge,
+                metrics(664, 1, 0),
+                Some(2663),
+                "merged: 664 inserted, 1 updated, 0 deleted",
+            ),
+            (
+                Operation::Append,
+                metrics(1999, 0, 0),
+                Some(1999),
+                "appended 1999 rows",
+            ),
+            (
+                Operation::CreateTable,
+                metrics(0, 0, 0),
+                Some(500),
+                "created with 500 rows",
+            ),
+            (
+                Operation::CreateTable,
+                metrics(0, 0, 0),
+                None,
+                "created with 0 rows",
+            ),
+            (
+                Operation::Delete,
+                metrics(0, 0, 3),
+                Some(10),
+                "deleted 3 rows",
+            ),
+            (other("OPTIMIZE"), metrics(0, 0, 0), Some(10), "optimize"),
+            (
+                other("UPDATE"),
+                metrics(0, 2, 0),
+                Some(10),
+                "update: 0 written, 2 updated, 0 deleted",
+            ),
+        ] {
+            assert_eq!(
+                change_text(&operation, &metrics, rows),
+                want,
+                "{operation:?}"
+            );
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@
 //!   version, a commit's actions, a stream's checkpoint.
 //! - [`lakehouse`]: the whole pipeline behind one API (run all with progress and
 //!   cancellation, the board of every table), for the CLI and the playground.
+//! - [`history`]: a key's SCD2 versions on a time axis, what changed, the snapshot
+//!   commit and Bronze file behind each, and the facts pointing at each version.
 //! - [`editor`]: the model editor's compile as you type, autocomplete, preview and
 //!   build of one file.
 //! - [`sql`]: the SQL console: every table of every layer at any version, the
@@ -54,6 +56,7 @@ pub mod delta;
 pub mod editor;
 pub mod engine;
 pub mod explorer;
+pub mod history;
 pub mod lakehouse;
 pub mod landing;
 pub mod lineage;

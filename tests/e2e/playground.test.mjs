@@ -88,7 +88,7 @@ test('the newcomer walk: two batches, time travel, reload and reset', async () =
 
   // 5. The updated counts, and what changed is highlighted.
   await assertBoard(page, counts, 2);
-  assert.match(await card(page, 'silver/trips').innerText(), /\+664 ~1 −0/);
+  assert.match(await card(page, 'silver/trips').innerText(), /merged: 664 inserted, 1 updated, 0 deleted/);
   assert.match(await page.getByTestId('run-summary').innerText(), /\(1 malformed\); 3 rows quarantined/);
   for (const table of ['bronze/trips', 'silver/customers', 'gold/dim_customer', 'gold/fact_trips']) {
     assert.equal(await page.locator(`[data-testid="card-${table}"].changed`).count(), 1, `${table} is highlighted`);

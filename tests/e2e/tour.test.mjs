@@ -117,30 +117,31 @@ test('the whole tour, half done for me, half by hand, with a reload in the middl
   dialog = await atStep(page, 5, 'A Delta commit');
   await dialog.getByRole('button', { name: 'Next', exact: true }).click();
 
-  // 6. Batch 2 (by hand): land, run, explore the quarantine.
+  // 6. Batch 2 (by hand): land, run, the Silver pipeline's quarantine of trips.
   dialog = await atStep(page, 6, 'Batch 2: an upsert and the quarantine');
   await views(page).getByRole('link', { name: 'Pipeline' }).click();
   await page.getByRole('button', { name: 'Load sample batch 2' }).click();
   await page.getByTestId('run-status').getByText('Landed 6 files.').waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Run all', exact: true }).click();
   await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: RUN });
-  await page.getByRole('button', { name: 'Explore silver/trips_quarantine' }).click();
-  await page.getByRole('tab', { name: 'Data' }).click();
-  await page.getByRole('grid', { name: /^Rows of silver\/trips_quarantine/ }).waitFor({ timeout: 60_000 });
-  await finishStep(page, dialog, 6, ['664 inserted, 1 updated, 0 deleted', '3 rows went to silver/trips_quarantine', 'parse_money']);
+  await dialog.getByText('Open the Silver view').waitFor({ timeout: 60_000 });
+  await views(page).getByRole('link', { name: 'Silver', exact: true }).click();
+  await page.getByRole('list', { name: 'Silver entities' }).getByRole('link', { name: 'trips', exact: true }).click();
+  await page.getByRole('region', { name: 'Quarantine of trips', exact: true }).waitFor({ timeout: 60_000 });
+  await finishStep(page, dialog, 6, ['664 inserted, 1 updated, 0 deleted', '3 rows went to silver/trips_quarantine', 'parse_money (1)']);
 
-  // 7. Customer 36's versions (done for me).
+  // 7. Customer 36's versions (done for me): the SCD2 history view.
   dialog = await atStep(page, 7, "Customer 36's SCD2 versions");
   await doIt(dialog);
-  await finishStep(page, dialog, 7, ['Customer 36 has 2 versions', 'mateo.mller36@proton.me']);
+  await page.getByRole('img', { name: 'Timeline of gold.dim_customer 36' }).waitFor({ timeout: 60_000 });
+  await finishStep(page, dialog, 7, ['Customer 36 has 2 versions', 'email mateo.mller36@yahoo.com → mateo.mller36@proton.me']);
 
-  // 8. Trip 1983's point-in-time join (by hand): the query the step gives, typed and run.
+  // 8. Trip 1983's point-in-time join (by hand): search customer 325, pick it.
   dialog = await atStep(page, 8, "Trip 1983's point-in-time join");
-  const todo = await dialog.getByText(/^Type \(or paste\) this query in the editor: /).innerText();
-  const query = todo.replace(/^Type \(or paste\) this query in the editor: /, '');
-  await page.getByRole('textbox', { name: 'SQL', exact: true }).fill(query);
-  await page.getByRole('button', { name: 'Run query' }).click();
-  await finishStep(page, dialog, 8, ['customer_sk 94984fde2b8bf97e7195f6e6fe8d025a', 'is_current false']);
+  await page.getByRole('searchbox', { name: 'Search keys' }).fill('325');
+  await page.getByRole('list', { name: 'Matching keys' }).getByRole('link', { name: /^325\b/ }).click();
+  await page.getByRole('list', { name: 'Facts on version 1' }).getByText('1983', { exact: true }).waitFor({ timeout: 60_000 });
+  await finishStep(page, dialog, 8, ['on version 1 of customer 325', 'not on the current version']);
 
   // 9. Time travel (done for me).
   dialog = await atStep(page, 9, 'Time travel to version 1');
@@ -160,12 +161,13 @@ test('the whole tour, half done for me, half by hand, with a reload in the middl
   await page.getByTestId('schema').getByRole('cell', { name: 'surge_multiplier', exact: true }).waitFor({ timeout: 60_000 });
   await finishStep(page, dialog, 10, ['bronze/trips now has a column surge_multiplier', 'deleted 1 row', 'still holds 28 rows']);
 
-  // 11. Batch 4, the restore (done for me: land and run, then the query).
+  // 11. Batch 4, the restore (done for me: land and run, then customer 392's history).
   dialog = await atStep(page, 11, 'Batch 4: the restore');
   await doIt(dialog);
-  await page.getByTestId('run-status').getByText('Run finished.').waitFor({ timeout: RUN });
+  await dialog.getByText('Open the History view').waitFor({ timeout: RUN });
   await doIt(dialog);
-  await finishStep(page, dialog, 11, ['Customer 392 now has 3 versions: 1 records the deletion']);
+  await page.getByRole('img', { name: 'Timeline of gold.dim_customer 392' }).waitFor({ timeout: 60_000 });
+  await finishStep(page, dialog, 11, ['Customer 392 has 3 versions', 'deleted (Bronze batch 2', 'restored (Bronze batch 3']);
 
   // 12. The lineage and the model editor (by hand).
   dialog = await atStep(page, 12, 'The lineage, and a model edit');

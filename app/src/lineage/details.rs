@@ -1,7 +1,9 @@
 //! The selected node's panel, and the tree of a column's upstream columns.
 
 use leptos::prelude::*;
-use medallion_core::lineage::{LineageNode, NodeDetails, SqlToken, TestBadge, UpstreamColumn};
+use medallion_core::lineage::{
+    LineageNode, NodeDetails, NodeKind, SqlToken, TestBadge, UpstreamColumn,
+};
 
 use super::{rows_text, run_text, select_node, status_name, LineageState};
 use crate::route::{navigate, Route};
@@ -280,9 +282,26 @@ fn NodeTests(tests: Vec<TestBadge>) -> impl IntoView {
 /// A Silver node's pipeline steps, a landing node's files.
 #[component]
 fn PipelineSteps(details: NodeDetails) -> impl IntoView {
+    // A Silver table's (or its quarantine's) pipeline has its own view.
+    let entity = match details.kind {
+        NodeKind::Silver => details.id.strip_prefix("silver."),
+        NodeKind::Quarantine => details
+            .id
+            .strip_prefix("silver.")
+            .and_then(|name| name.strip_suffix("_quarantine")),
+        _ => None,
+    };
+    let open = entity.map(|entity| {
+        let href = Route::Silver {
+            entity: Some(entity.to_owned()),
+        }
+        .to_hash();
+        view! { <p><a href=href>"Open pipeline"</a></p> }
+    });
     let steps = (!details.pipeline.is_empty()).then(|| {
         view! {
             <h4>"Silver pipeline"</h4>
+            {open}
             <ol class="steps" data-testid="node-pipeline">
                 {details
                     .pipeline

@@ -288,7 +288,7 @@ fn GraphNode(
             <text x="10" y="69" class="node-change">
                 {line(|node| {
                     let change = if node.state.version.is_some() {
-                        format!("+{} ~{} −{}", node.state.inserted, node.state.updated, node.state.deleted)
+                        node.state.change.clone()
                     } else {
                         String::new()
                     };

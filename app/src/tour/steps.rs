@@ -2,13 +2,12 @@
 //! me" does, and its explanation from the values the page shows.
 
 use leptos::prelude::*;
-use medallion_core::explorer::Column;
+use medallion_core::history::{KeyHistory, VersionKind};
 use medallion_core::lakehouse::TableCard;
 use serde_json::Value;
 
 use super::{Page, Tour};
 use crate::explorer::Tab;
-use crate::grid::Row;
 use crate::protocol::Request;
 use crate::route::{navigate, Route};
 
@@ -192,21 +191,6 @@ fn explorer_shows(page: &Page, table: &str) -> bool {
             .with(|view| view.as_ref().is_some_and(|view| view.table == table))
 }
 
-/// A column's values in a grid's rows at hand.
-fn column_values(columns: &[Column], rows: &[Row], name: &str) -> Vec<String> {
-    let Some(index) = columns.iter().position(|column| column.name == name) else {
-        return Vec::new();
-    };
-    rows.iter()
-        .map(|row| {
-            row.get(index)
-                .cloned()
-                .flatten()
-                .unwrap_or_else(|| "null".to_owned())
-        })
-        .collect()
-}
-
 // ---- Where to point ----
 
 fn phase(target: &str, todo: impl Into<String>) -> Phase {
@@ -304,46 +288,6 @@ fn explore(page: &Page, table: &str, version: Option<i64>, tab: Tab) {
         });
     } else {
         navigate(&route);
-    }
-}
-
-/// Puts `sql` in the SQL console and runs it, as Run query does.
-fn run_sql(page: &Page, sql: &str) {
-    page.sql.text.set(sql.to_owned());
-    navigate(&Route::Sql {
-        query: Some(sql.to_owned()),
-    });
-    page.sql.run(page.connection);
-}
-
-/// The SQL console's last result is of `sql`: its columns and the rows at hand.
-fn sql_result(page: &Page, sql: &str) -> Option<(Vec<Column>, Vec<Row>)> {
-    let columns = page.sql.summary.with(|summary| {
-        summary
-            .as_ref()
-            .filter(|summary| summary.sql.trim() == sql.trim())
-            .map(|summary| summary.columns.clone())
-    })?;
-    let rows = page
-        .sql
-        .rows
-        .window
-        .with(|window| window.as_ref().map(|(_, rows)| rows.clone()))?;
-    Some((columns, rows))
-}
-
-fn sql_phase(page: &Page, sql: &str) -> Phase {
-    if !view_is(page, "SQL") {
-        open_view("SQL")
-    } else if page.sql.text.with(|text| text.trim() != sql.trim()) {
-        phase(
-            ".sql-editor",
-            format!("Type (or paste) this query in the editor: {sql}"),
-        )
-    } else if sql_result(page, sql).is_some() {
-        phase("[role=\"grid\"]", "Read the result.")
-    } else {
-        phase(".sql-toolbar button.primary", "Press Run query.")
     }
 }
 
@@ -676,35 +620,44 @@ fn commit_explain(page: &Page) -> Vec<String> {
 
 // ---- 6. Batch 2: an upsert and the quarantine ----
 
-const QUARANTINE: &str = "silver/trips_quarantine";
+const QUARANTINE_OF: &str = "trips";
+
+/// The Silver view shows `entity`'s pipeline.
+fn silver_shows(page: &Page, entity: &str) -> bool {
+    view_is(page, "Silver")
+        && page
+            .silver
+            .shown()
+            .with(|view| view.as_ref().is_some_and(|view| view.entity == entity))
+}
 
 fn upsert_phase(page: &Page) -> Phase {
     batch_phase(page, 2).unwrap_or_else(|| {
-        in_explorer(
-            page,
-            QUARANTINE,
-            if page.explorer.tab.get() == Tab::Data {
-                phase(
-                    "[role=\"grid\"]",
-                    "Read the quarantined rows: _step and _error.",
-                )
-            } else {
-                phase(
-                    "[role=\"tablist\"][aria-label=\"Table views\"] button:nth-child(1)",
-                    "Press the Data tab.",
-                )
-            },
-        )
+        if silver_shows(page, QUARANTINE_OF) {
+            phase(
+                ".silver-quarantine",
+                "Read the quarantine: each row's step and reason.",
+            )
+        } else if view_is(page, "Silver") {
+            phase(
+                &format!(".silver-entities a[href=\"#/silver/{QUARANTINE_OF}\"]"),
+                "Press trips in the Silver entities.",
+            )
+        } else {
+            open_view("Silver")
+        }
     })
 }
 
 fn upsert_done(page: &Page) -> bool {
-    ran(page, 2) && explorer_shows(page, QUARANTINE) && page.explorer.tab.get() == Tab::Data
+    ran(page, 2) && silver_shows(page, QUARANTINE_OF)
 }
 
 fn upsert_act(page: &Page, tour: Tour) {
     if ran(page, 2) {
-        explore(page, QUARANTINE, None, Tab::Data);
+        navigate(&Route::Silver {
+            entity: Some(QUARANTINE_OF.to_owned()),
+        });
     } else {
         do_batch(page, tour, 2);
     }
@@ -719,117 +672,196 @@ fn upsert_explain(page: &Page) -> Vec<String> {
         )),
         None => text.push("Batch 2 brings new trips and changed ones. Silver merges them into silver/trips on trip_id: new keys are inserted, known keys updated when the row is newer (an upsert).".to_owned()),
     }
-    let quarantined = page.explorer.view.with(|view| {
-        view.as_ref()
-            .filter(|view| view.table == QUARANTINE)
-            .map(|view| view.columns.clone())
-    });
-    let rows = page
-        .explorer
-        .rows
-        .window
-        .with(|window| window.as_ref().map(|(_, rows)| rows.clone()));
-    match (quarantined, rows) {
-        (Some(columns), Some(rows)) if !rows.is_empty() => {
-            let reasons: Vec<String> = column_values(&columns, &rows, "_step")
-                .into_iter()
-                .zip(column_values(&columns, &rows, "_error"))
-                .map(|(step, error)| format!("{step}: {error}"))
+    let shown = page
+        .silver
+        .shown()
+        .get()
+        .filter(|view| view.entity == QUARANTINE_OF);
+    match shown {
+        Some(view) if view.quarantine.rows > 0 => {
+            let reasons: Vec<String> = view
+                .quarantine
+                .by_step
+                .iter()
+                .map(|group| format!("{} ({}): {}", group.step, group.rows, group.example))
                 .collect();
             text.push(format!(
-                "{} rows went to {QUARANTINE} instead, each with the step that rejected it and why: {}.",
-                rows.len(),
+                "{} rows went to {} instead, each with the step that rejected it and why: {}.",
+                view.quarantine.rows,
+                view.quarantine.table,
                 reasons.join("; ")
             ));
         }
         _ => {
             if let Some(summary) = page.summary.get() {
                 text.push(format!(
-                    "The run quarantined {} rows: rows a step rejects go to {QUARANTINE} with the step and the reason, never dropped.",
+                    "The run quarantined {} rows: rows a step rejects go to silver/trips_quarantine with the step and the reason, never dropped.",
                     summary.quarantined
                 ));
             }
         }
     }
-    text.push("Rows in = rows out + quarantined + duplicates, or the run fails.".to_owned());
+    text.push("Rows in = rows out + quarantined + duplicates, for every step of the pipeline, or the run fails.".to_owned());
     text
+}
+
+// ---- SCD2 history (steps 7, 8 and 11) ----
+
+const CUSTOMERS: &str = "gold.dim_customer";
+
+/// The history view shows `key` of gold.dim_customer.
+fn history_of(page: &Page, key: &str) -> Option<KeyHistory> {
+    if !view_is(page, "History") {
+        return None;
+    }
+    page.history
+        .shown()
+        .get()
+        .filter(|history| history.relation.relation == CUSTOMERS && history.key == key)
+}
+
+/// Where to point to reach `key`'s history, or `then` once it shows.
+fn history_phase(page: &Page, key: &str, then: Phase) -> Phase {
+    if history_of(page, key).is_some() {
+        return then;
+    }
+    if !view_is(page, "History") {
+        return open_view("History");
+    }
+    let relation = page.route.with(|route| match route {
+        Route::History { relation, .. } => relation.clone(),
+        _ => None,
+    });
+    if relation.as_deref() == Some(CUSTOMERS) {
+        phase(
+            "input[aria-label=\"Search keys\"]",
+            format!("Search {key}, then press customer {key} in the matching keys."),
+        )
+    } else {
+        phase(
+            "#history-relation",
+            format!("Choose {CUSTOMERS} as the relation."),
+        )
+    }
+}
+
+fn show_history(key: &str) {
+    navigate(&Route::History {
+        relation: Some(CUSTOMERS.to_owned()),
+        key: Some(key.to_owned()),
+    });
+}
+
+fn kind_name(kind: VersionKind) -> &'static str {
+    match kind {
+        VersionKind::Created => "created",
+        VersionKind::Changed => "changed",
+        VersionKind::Deleted => "deleted",
+        VersionKind::Restored => "restored",
+    }
 }
 
 // ---- 7. Customer 36's SCD2 versions ----
 
-const CUSTOMER_36: &str = "select customer_sk, email, valid_from, valid_to, is_current from gold.dim_customer where customer_id = 36 order by valid_from";
-
 fn versions_phase(page: &Page) -> Phase {
-    sql_phase(page, CUSTOMER_36)
+    history_phase(
+        page,
+        "36",
+        phase(
+            &format!("[aria-label=\"Timeline of {CUSTOMERS} 36\"]"),
+            "Read the bars: one per version.",
+        ),
+    )
 }
 
 fn versions_done(page: &Page) -> bool {
-    sql_result(page, CUSTOMER_36).is_some()
+    history_of(page, "36").is_some()
 }
 
-fn versions_act(page: &Page, _: Tour) {
-    run_sql(page, CUSTOMER_36);
+fn versions_act(_: &Page, _: Tour) {
+    show_history("36");
 }
 
 fn versions_explain(page: &Page) -> Vec<String> {
     let mut text = vec!["gold.dim_customer is a type 2 slowly changing dimension: a change to a customer closes its current version and adds a new one, so history is kept.".to_owned()];
-    if let Some((columns, rows)) = sql_result(page, CUSTOMER_36) {
-        let emails = column_values(&columns, &rows, "email");
-        let from = column_values(&columns, &rows, "valid_from");
-        let to = column_values(&columns, &rows, "valid_to");
-        if emails.len() >= 2 {
+    if let Some(history) = history_of(page, "36") {
+        let changes: Vec<String> = history
+            .versions
+            .iter()
+            .flat_map(|version| {
+                version.changes.iter().map(move |change| {
+                    format!(
+                        "version {} from {}: {} {} → {}",
+                        version.number, version.valid_from, change.column, change.old, change.new
+                    )
+                })
+            })
+            .collect();
+        text.push(format!(
+            "Customer 36 has {} versions, each a bar from valid_from to valid_to (the current one open-ended); what changed: {}.",
+            history.versions.len(),
+            changes.join("; ")
+        ));
+        let written: Vec<String> = history
+            .versions
+            .iter()
+            .filter_map(|version| version.snapshot_version.map(|v| v.to_string()))
+            .collect();
+        if !written.is_empty() {
             text.push(format!(
-                "Customer 36 has {} versions: email {} until {}, then {} from {} (valid_to {}: the current version).",
-                emails.len(),
-                emails[0],
-                to[0],
-                emails[emails.len() - 1],
-                from[from.len() - 1],
-                to[to.len() - 1]
+                "Each version was written by a commit of the snapshot {} (its versions {}), and links back to the Bronze batch and the file its Silver row came from.",
+                history.relation.snapshot,
+                written.join(" and ")
             ));
         }
     }
-    text.push("dbt's snapshot customers_snapshot (strategy timestamp on updated_at) wrote them: it set dbt_valid_to on the old row and inserted the new one with dbt_valid_from; dim_customer gives each version its own surrogate key, customer_sk.".to_owned());
+    text.push("dbt's snapshot (strategy timestamp on updated_at) set dbt_valid_to on the old row and inserted the new one with dbt_valid_from; dim_customer gives each version its own surrogate key, customer_sk.".to_owned());
     text
 }
 
 // ---- 8. Trip 1983's point-in-time join ----
 
-const TRIP_1983: &str = "select f.trip_id, f.pickup_at, f.customer_sk, c.customer_id, c.email, c.valid_from, c.valid_to, c.is_current from gold.fact_trips f join gold.dim_customer c on c.customer_sk = f.customer_sk where f.trip_id = 1983";
-
 fn join_phase(page: &Page) -> Phase {
-    sql_phase(page, TRIP_1983)
+    history_phase(
+        page,
+        "325",
+        phase(
+            "[aria-label=\"Facts on version 1\"]",
+            "Find trip 1983 among the facts of version 1.",
+        ),
+    )
 }
 
 fn join_done(page: &Page) -> bool {
-    sql_result(page, TRIP_1983).is_some()
+    history_of(page, "325").is_some()
 }
 
-fn join_act(page: &Page, _: Tour) {
-    run_sql(page, TRIP_1983);
+fn join_act(_: &Page, _: Tour) {
+    show_history("325");
 }
 
 fn join_explain(page: &Page) -> Vec<String> {
     let mut text = Vec::new();
-    if let Some((columns, rows)) = sql_result(page, TRIP_1983) {
-        let value = |name: &str| {
-            column_values(&columns, &rows, name)
-                .into_iter()
-                .next()
-                .unwrap_or_default()
-        };
-        text.push(format!(
-            "Trip 1983 was picked up at {}, while customer {}'s version valid from {} to {} was in force, so fact_trips keys it to that version (customer_sk {}, email {}, is_current {}), not to the current one.",
-            value("pickup_at"),
-            value("customer_id"),
-            value("valid_from"),
-            value("valid_to"),
-            value("customer_sk"),
-            value("email"),
-            value("is_current")
-        ));
+    if let Some(history) = history_of(page, "325") {
+        let on = history.versions.iter().find(|version| {
+            version
+                .facts
+                .iter()
+                .any(|fact| fact.keys.iter().any(|key| key == "1983"))
+        });
+        if let Some(version) = on {
+            let trips: u64 = version.facts.iter().map(|fact| fact.count).sum();
+            text.push(format!(
+                "Trip 1983 is one of the {trips} trips on version {} of customer 325 (valid from {} to {}, customer_sk {}), not on the current version{}.",
+                version.number,
+                version.valid_from,
+                version.valid_to.clone().unwrap_or_else(|| "now".to_owned()),
+                version.surrogate.clone().unwrap_or_default(),
+                if version.is_current { " (it is the current one)" } else { "" }
+            ));
+        }
     }
-    text.push("That is a point-in-time join: each fact joins the dimension version whose valid_from <= pickup_at < valid_to. Trip 1983 arrived late, in batch 2, after customer 325 had changed, and still found the version valid when it happened.".to_owned());
+    text.push("That is a point-in-time join: fact_trips keys each trip to the dimension version whose valid_from <= pickup_at < valid_to. Trip 1983 arrived late, in batch 2, after customer 325 had changed, and still found the version valid when it happened.".to_owned());
     text
 }
 
@@ -951,19 +983,26 @@ fn drift_explain(page: &Page) -> Vec<String> {
 
 // ---- 11. Batch 4: the restore ----
 
-const CUSTOMER_392: &str = "select customer_sk, email, valid_from, valid_to, is_current, is_deleted from gold.dim_customer where customer_id = 392";
-
 fn restore_phase(page: &Page) -> Phase {
-    batch_phase(page, 4).unwrap_or_else(|| sql_phase(page, CUSTOMER_392))
+    batch_phase(page, 4).unwrap_or_else(|| {
+        history_phase(
+            page,
+            "392",
+            phase(
+                &format!("[aria-label=\"Timeline of {CUSTOMERS} 392\"]"),
+                "Read the deletion and the restore on the timeline.",
+            ),
+        )
+    })
 }
 
 fn restore_done(page: &Page) -> bool {
-    ran(page, 4) && sql_result(page, CUSTOMER_392).is_some()
+    ran(page, 4) && history_of(page, "392").is_some()
 }
 
 fn restore_act(page: &Page, tour: Tour) {
     if ran(page, 4) {
-        run_sql(page, CUSTOMER_392);
+        show_history("392");
     } else {
         do_batch(page, tour, 4);
     }
@@ -971,21 +1010,28 @@ fn restore_act(page: &Page, tour: Tour) {
 
 fn restore_explain(page: &Page) -> Vec<String> {
     let mut text = vec!["Batch 4 brings customer 392 back. Silver inserts the key again, and the snapshot (hard_deletes: new_record) closes the deletion version and adds a new current one.".to_owned()];
-    if let Some((columns, rows)) = sql_result(page, CUSTOMER_392) {
-        let deleted = column_values(&columns, &rows, "is_deleted")
+    if let Some(history) = history_of(page, "392") {
+        let kinds: Vec<String> = history
+            .versions
             .iter()
-            .filter(|value| *value == "true")
-            .count();
-        let current: Vec<String> = column_values(&columns, &rows, "is_current")
-            .into_iter()
-            .zip(column_values(&columns, &rows, "email"))
-            .filter(|(current, _)| current == "true")
-            .map(|(_, email)| email)
+            .map(|version| {
+                let origin = version
+                    .origin
+                    .as_ref()
+                    .map(|origin| {
+                        format!(
+                            " (Bronze batch {}, {})",
+                            origin.batch_id, origin.source_file
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("{} {}{origin}", version.number, kind_name(version.kind))
+            })
             .collect();
         text.push(format!(
-            "Customer 392 now has {} versions: {deleted} records the deletion (is_deleted true), and the current one has email {}.",
-            rows.len(),
-            current.join(", ")
+            "Customer 392 has {} versions: {}.",
+            history.versions.len(),
+            kinds.join(", ")
         ));
     }
     text.push("Nothing was overwritten: every version stays, each with its own customer_sk, so facts keep pointing at the version valid when they happened.".to_owned());

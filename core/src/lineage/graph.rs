@@ -75,6 +75,9 @@ pub struct NodeState {
     pub updated: u64,
     /// Rows that commit deleted.
     pub deleted: u64,
+    /// What that commit did, in plain words ([`TableCard::change`]); empty without a
+    /// table.
+    pub change: String,
     /// Its last run.
     pub run: Option<NodeRun>,
 }
@@ -312,6 +315,7 @@ impl LineageGraph {
                 node.state.inserted = card.inserted;
                 node.state.updated = card.updated;
                 node.state.deleted = card.deleted;
+                node.state.change = card.change.clone();
             }
             node.state.run = runs.get(&node.id).cloned();
             for test in &mut node.tests {

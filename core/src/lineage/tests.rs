@@ -152,6 +152,7 @@ fn state_comes_from_the_board_and_the_last_runs_and_progress_updates_it() {
         inserted: 7,
         updated: 2,
         deleted: 0,
+        change: "merged: 7 inserted, 2 updated, 0 deleted".to_owned(),
     };
     let run = |status| NodeRun {
         status,
@@ -171,6 +172,10 @@ fn state_comes_from_the_board_and_the_last_runs_and_progress_updates_it() {
     let fact = graph.node("gold.fact_trips").expect("fact_trips");
     assert_eq!((fact.state.rows, fact.state.version), (Some(1999), Some(3)));
     assert_eq!((fact.state.inserted, fact.state.updated), (7, 2));
+    assert_eq!(
+        fact.state.change,
+        "merged: 7 inserted, 2 updated, 0 deleted"
+    );
     assert_eq!(
         fact.state.run.as_ref().map(|run| run.status),
         Some(NodeStatus::Success)

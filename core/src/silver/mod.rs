@@ -23,6 +23,7 @@
 
 mod pipeline;
 mod source;
+mod trace;
 mod transform;
 pub mod transforms;
 
