@@ -734,7 +734,7 @@ fn history_phase(page: &Page, key: &str, then: Phase) -> Phase {
     });
     if relation.as_deref() == Some(CUSTOMERS) {
         phase(
-            "input[aria-label=\"Search keys\"]",
+            ".history-search",
             format!("Search {key}, then press customer {key} in the matching keys."),
         )
     } else {
