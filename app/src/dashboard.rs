@@ -5,12 +5,14 @@ use leptos::prelude::*;
 use medallion_core::sql::dashboard::Dashboard as DashboardData;
 
 use crate::chart::Chart;
+use crate::help::WhatIsThis;
 
 /// The dashboard's figures and one chart per panel; a failed query shows its error.
 #[component]
 pub fn Dashboard(dashboard: RwSignal<Option<DashboardData>>) -> impl IntoView {
     view! {
         <section class="panel wide" aria-label="Gold dashboard">
+            <WhatIsThis panel="Gold dashboard" section="the-gold-dashboard" />
             <h2>"Gold dashboard"</h2>
             {move || match dashboard.get() {
                 None => view! { <p role="status">"Reading the Gold marts…"</p> }.into_any(),

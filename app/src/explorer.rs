@@ -7,6 +7,7 @@ use medallion_core::warehouse::ExportFormat;
 
 use crate::connection::Connection;
 use crate::grid::{Grid, GridRows, GridSource};
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{navigate, Route};
 
@@ -110,6 +111,7 @@ pub fn Explorer(state: ExplorerState, connection: Connection) -> impl IntoView {
     };
     view! {
         <section class="panel wide" aria-labelledby="explorer-heading">
+            <WhatIsThis panel="Table explorer" section="the-table-explorer" />
             <h2 id="explorer-heading">"Table explorer"</h2>
             {move || match state.view.get() {
                 None => {

@@ -380,3 +380,10 @@ pub fn History(state: HistoryState, route: RwSignal<Route>) -> impl IntoView {
         </section>
     }
 }
+
+impl HistoryState {
+    /// The key's versions shown last (the guided tour reads them).
+    pub fn shown(self) -> RwSignal<Option<KeyHistory>> {
+        self.history
+    }
+}

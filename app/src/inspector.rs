@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use medallion_core::explorer::CheckpointEntry;
 
 use crate::connection::Connection;
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 
 /// What the inspector shows, updated by the worker's replies.
@@ -46,6 +47,7 @@ pub fn Inspector(state: InspectorState, connection: Connection) -> impl IntoView
     };
     view! {
         <section class="panel wide" aria-labelledby="inspector-heading">
+            <WhatIsThis panel="Checkpoint inspector" section="the-checkpoint-inspector" />
             <h2 id="inspector-heading">"Checkpoint inspector"</h2>
             <p>
                 "Each stream's state in IndexedDB: Bronze's offsets (the files a batch plans), "
@@ -65,6 +67,7 @@ pub fn Inspector(state: InspectorState, connection: Connection) -> impl IntoView
                                 let label = format!("{stream} ({keys} keys)");
                                 view! {
                                     <button
+                                        data-stream=stream.clone()
                                         aria-pressed=shown.to_string()
                                         on:click=move |_| open(stream.clone())
                                     >

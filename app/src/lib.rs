@@ -10,6 +10,7 @@ mod connection;
 mod dashboard;
 mod explorer;
 mod grid;
+mod help;
 mod history;
 mod inspector;
 mod lineage;
@@ -20,6 +21,7 @@ mod route;
 mod silver;
 mod sql;
 mod status;
+mod tour;
 pub mod worker;
 
 use leptos::prelude::*;
@@ -32,16 +34,23 @@ pub const WAREHOUSE_NAME: &str = "medallion";
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
+    help::Help::provide();
+    tour::Tour::provide();
     view! {
         <header class="masthead">
+            <div class="masthead-tour">
+                <tour::TourButton />
+            </div>
             <h1>"Medallion Playground"</h1>
             <p class="tagline">
                 "A lakehouse in your browser tab: incremental Bronze ingest, modular Silver "
                 "transforms and a dbt-compatible Gold star schema, stored as Delta Lake tables."
             </p>
+            <tour::TourOffer />
         </header>
         <main>
             <playground::Playground />
         </main>
+        <help::HelpPanel />
     }
 }

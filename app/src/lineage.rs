@@ -12,6 +12,7 @@ use medallion_core::lineage::{ColumnLineage, LineageNode, NodeDetails, NodeRun};
 use medallion_core::models::NodeStatus;
 
 use crate::connection::Connection;
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{navigate, LineageMode, Route};
 use details::Details;
@@ -217,6 +218,7 @@ pub fn Lineage(state: LineageState, route: RwSignal<Route>) -> impl IntoView {
     };
     view! {
         <section class="panel wide lineage" aria-labelledby="lineage-heading">
+            <WhatIsThis panel="Lineage" section="the-lineage-view" />
             <h2 id="lineage-heading">"Lineage"</h2>
             <div class="lineage-toolbar">
                 <form on:submit=move |event: web_sys::SubmitEvent| {

@@ -17,6 +17,7 @@ use medallion_core::lakehouse::{RunProgress, RunSummary};
 use medallion_core::workspace::{FileDiff, ProjectFile};
 
 use crate::connection::Connection;
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{self, Route};
 use crate::sql::SqlState;
@@ -429,6 +430,7 @@ pub fn Models(state: ModelsState, sql: SqlState, ready: RwSignal<bool>) -> impl 
         <div class="models-view">
             <tree::FileTree state />
             <section class="panel models-editor" aria-labelledby="models-heading">
+                <WhatIsThis panel="Models" section="the-models-editor" />
                 <h2 id="models-heading">"Models"</h2>
                 <toolbar::Toolbar state sql ready />
                 {move || state.error.get().map(|message| view! { <p role="alert" class="error">{message}</p> })}

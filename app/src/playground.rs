@@ -17,6 +17,7 @@ use wasm_bindgen::JsCast;
 use crate::connection::{Connection, WorkerEvent};
 use crate::dashboard::Dashboard;
 use crate::explorer::{Explorer, ExplorerState};
+use crate::help::WhatIsThis;
 use crate::history::{History, HistoryState};
 use crate::inspector::{Inspector, InspectorState};
 use crate::lineage::{Lineage, LineageState, Query};
@@ -26,6 +27,7 @@ use crate::route::{self, navigate, Route};
 use crate::silver::{Silver, SilverState};
 use crate::sql::{Sql, SqlState};
 use crate::status::{entries_detail, tables_detail, EnvironmentStatus};
+use crate::tour::{Page, TourPopover};
 
 /// Sends a dropped or picked file to the worker to land, or says why it cannot go.
 fn send_file(
@@ -99,6 +101,13 @@ struct Ui {
 }
 
 impl Ui {
+    /// Lands the sample's batch `batch`.
+    fn land_sample(self, batch: usize) {
+        self.error.set(None);
+        self.status.set(format!("Landing sample batch {batch}…"));
+        self.connection.post(&Request::LoadSample { batch });
+    }
+
     fn run(self, stages: Vec<Stage>) {
         self.error.set(None);
         self.running.set(true);
@@ -470,7 +479,25 @@ pub fn Playground() -> impl IntoView {
     connection.start(move |event| ui.on_event(event));
     ui.follow();
     let view_name = Memo::new(move |_| ui.route.get().view_name());
+    let page = Page {
+        connection,
+        cards: ui.cards,
+        waiting: ui.waiting,
+        summary: ui.summary,
+        running: ui.running,
+        ready: ui.ready,
+        route: ui.route,
+        explorer: ui.explorer,
+        inspector: ui.inspector,
+        lineage: ui.lineage,
+        models: ui.models,
+        history: ui.history,
+        silver: ui.silver,
+        run_all: Callback::new(move |()| ui.run(Stage::ALL.to_vec())),
+        land: Callback::new(move |batch| ui.land_sample(batch)),
+    };
     view! {
+        <TourPopover page />
         <Views ui view_name />
         <Strip ui />
         {move || match view_name.get() {
@@ -596,11 +623,7 @@ fn Landing(ui: Ui) -> impl IntoView {
             ui.error.set(Some(problem));
         }
     };
-    let load = move |batch: usize| {
-        ui.error.set(None);
-        ui.status.set(format!("Landing sample batch {batch}…"));
-        connection.post(&Request::LoadSample { batch });
-    };
+    let load = move |batch: usize| ui.land_sample(batch);
     let trips = RwSignal::new(String::from("10000"));
     let generate = move |_| match trips.get().trim().parse::<usize>() {
         Ok(count) if count > 0 => {
@@ -616,12 +639,17 @@ fn Landing(ui: Ui) -> impl IntoView {
     let batches = bundled_spec().batches.unwrap_or(1);
     view! {
         <section class="panel" aria-labelledby="landing-heading">
+            <WhatIsThis panel="Landing" section="the-landing-panel" />
             <h2 id="landing-heading">"Landing"</h2>
             <div class="buttons">
                 {(1..=batches)
                     .map(|batch| {
                         view! {
-                            <button on:click=move |_| load(batch) disabled=move || !ready.get()>
+                            <button
+                                data-tour=format!("load-{batch}")
+                                on:click=move |_| load(batch)
+                                disabled=move || !ready.get()
+                            >
                                 {format!("Load sample batch {batch}")}
                             </button>
                         }
@@ -690,6 +718,7 @@ fn Landing(ui: Ui) -> impl IntoView {
 fn Waiting(ui: Ui) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="waiting-heading">
+            <WhatIsThis panel="Waiting in landing" section="the-waiting-in-landing-panel" />
             <h2 id="waiting-heading">"Waiting in landing"</h2>
             <ul class="waiting" data-testid="waiting">
                 {move || {
@@ -732,6 +761,7 @@ fn Run(ui: Ui) -> impl IntoView {
     let running = ui.running;
     view! {
         <section class="panel" aria-labelledby="run-heading">
+            <WhatIsThis panel="Run" section="the-run-panel" />
             <h2 id="run-heading">"Run"</h2>
             <div class="buttons">
                 {[
@@ -744,6 +774,7 @@ fn Run(ui: Ui) -> impl IntoView {
                     .map(|(label, stages)| {
                         view! {
                             <button
+                                data-tour=label
                                 on:click=move |_| ui.run(stages.clone())
                                 disabled=move || running.get() || !ready.get()
                             >
@@ -772,6 +803,7 @@ fn Board(ui: Ui) -> impl IntoView {
     };
     view! {
         <section class="panel wide" aria-labelledby="board-heading">
+            <WhatIsThis panel="Medallion board" section="the-medallion-board" />
             <h2 id="board-heading">"Medallion board"</h2>
             <div class="board">
                 {warehouse::LAYERS
@@ -813,6 +845,7 @@ fn Board(ui: Ui) -> impl IntoView {
 fn Environment(ui: Ui) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="environment-heading">
+            <WhatIsThis panel="Environment" section="the-environment-panel" />
             <h2 id="environment-heading">"Environment"</h2>
             {move || match ui.environment.get() {
                 None => view! { <p role="status">"Checking browser storage…"</p> }.into_any(),

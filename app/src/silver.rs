@@ -308,3 +308,10 @@ pub fn Silver(
         </div>
     }
 }
+
+impl SilverState {
+    /// The entity's pipeline shown last (the guided tour reads it).
+    pub fn shown(self) -> RwSignal<Option<SilverView>> {
+        self.view
+    }
+}

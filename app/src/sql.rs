@@ -16,6 +16,7 @@ use medallion_core::warehouse::ExportFormat;
 use crate::chart::{ResultChart, ResultChartTab};
 use crate::connection::Connection;
 use crate::grid::{Grid, GridRows, GridSource};
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{self, Route};
 use history::HistoryEntry;
@@ -359,6 +360,7 @@ pub fn Sql(state: SqlState, connection: Connection, ready: RwSignal<bool>) -> im
     view! {
         <div class="sql-view">
             <section class="panel sql-main" aria-labelledby="sql-heading">
+                <WhatIsThis panel="SQL" section="the-sql-console" />
                 <h2 id="sql-heading">"SQL"</h2>
                 <editor::Editor state connection />
                 <Toolbar state connection ready />

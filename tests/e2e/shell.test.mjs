@@ -61,7 +61,7 @@ test('every control has a name and the keyboard reaches and works them', async (
 
   // Tab moves through the controls in page order.
   const reached = [];
-  for (let step = 0; step < 30; step += 1) {
+  for (let step = 0; step < 40; step += 1) {
     await page.keyboard.press('Tab');
     reached.push(
       await page.evaluate(() => {
