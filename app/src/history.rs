@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use medallion_core::history::{KeyHistory, KeyMatch, Scd2Relation};
 
 use crate::connection::Connection;
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{self, Route};
 use timeline::Timeline;
@@ -367,6 +368,7 @@ fn KeyPanel(state: HistoryState, route: RwSignal<Route>) -> impl IntoView {
 pub fn History(state: HistoryState, route: RwSignal<Route>) -> impl IntoView {
     view! {
         <section class="panel wide history-view" aria-labelledby="history-heading">
+            <WhatIsThis panel="SCD2 history" section="the-scd2-history-view" />
             <h2 id="history-heading">"SCD2 history"</h2>
             <div class="history-layout">
                 <div class="history-pick">

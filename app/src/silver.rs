@@ -11,6 +11,7 @@ use medallion_core::lakehouse::SilverView;
 use medallion_core::workspace::{FileKind, FileStatus, ProjectFile};
 
 use crate::connection::Connection;
+use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{self, Route};
 use quarantine::Quarantine;
@@ -150,7 +151,7 @@ impl SilverState {
 fn Entities(state: SilverState, route: RwSignal<Route>) -> impl IntoView {
     let chosen = Memo::new(move |_| SilverState::chosen(&route.get()));
     view! {
-        <nav class="panel silver-entities" aria-labelledby="silver-entities-heading">
+        <section class="panel silver-entities" aria-labelledby="silver-entities-heading">
             <h2 id="silver-entities-heading">"Silver"</h2>
             <ul aria-label="Silver entities">
                 {move || {
@@ -170,7 +171,7 @@ fn Entities(state: SilverState, route: RwSignal<Route>) -> impl IntoView {
                         .collect_view()
                 }}
             </ul>
-        </nav>
+        </section>
     }
 }
 
@@ -231,6 +232,7 @@ fn Pipeline(
     let idle = move || !running.get() && ready.get() && !state.busy.get();
     view! {
         <section class="panel silver-pipeline" aria-labelledby="silver-pipeline-heading">
+            <WhatIsThis panel="Silver pipeline" section="the-silver-pipeline-view" />
             <h2 id="silver-pipeline-heading">{heading}</h2>
             <p>
                 <code>{view.file.clone()}</code>

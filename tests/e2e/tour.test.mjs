@@ -220,6 +220,8 @@ test('every panel explains itself from CONCEPTS.md, and the tour can be declined
     Explorer: ['Table explorer'],
     SQL: ['SQL'],
     Models: ['Models'],
+    Silver: ['Silver pipeline', 'Quarantine'],
+    History: ['SCD2 history'],
   };
   for (const [view, names] of Object.entries(panels)) {
     await views(page).getByRole('link', { name: view, exact: true }).click();

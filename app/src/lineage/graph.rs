@@ -230,6 +230,10 @@ pub(super) fn Graph(state: LineageState, selected: Memo<Option<String>>) -> impl
     }
 }
 
+/// The characters of a node's change line that fit its width at the node's font size;
+/// a longer line is fitted by `textLength`.
+const CHANGE_FITS: usize = 32;
+
 /// One node of the graph: a button named by its relation.
 #[component]
 fn GraphNode(
@@ -256,6 +260,14 @@ fn GraphNode(
     let line = move |text: fn(&LineageNode) -> String| {
         move || node.with(|node| node.as_ref().map_or(String::new(), text))
     };
+    let change = line(|node| {
+        if node.state.version.is_some() {
+            node.state.change.clone()
+        } else {
+            String::new()
+        }
+    });
+    let long_change = move || change().chars().count() > CHANGE_FITS;
     let press_key = press.clone();
     view! {
         <g
@@ -276,7 +288,11 @@ fn GraphNode(
             <rect width=NODE_WIDTH height=NODE_HEIGHT rx="8"></rect>
             <text x="10" y="19" class="node-name">{line(|node| node.name.clone())}</text>
             <text x="10" y="36" class="node-kind">
-                {line(|node| format!("{} · {}", node.kind.layer(), node.kind.label()))}
+                {line(|node| {
+                    let kind = format!("{} · {}", node.kind.layer(), node.kind.label());
+                    let tests = tests_text(node);
+                    if tests.is_empty() { kind } else { format!("{kind} · {tests}") }
+                })}
             </text>
             <text x="10" y="53" class="node-state">
                 {line(|node| {
@@ -285,19 +301,15 @@ fn GraphNode(
                     if rows.is_empty() { run } else { format!("{rows} · {run}") }
                 })}
             </text>
-            <text x="10" y="69" class="node-change">
-                {line(|node| {
-                    let change = if node.state.version.is_some() {
-                        node.state.change.clone()
-                    } else {
-                        String::new()
-                    };
-                    let tests = tests_text(node);
-                    match (change.is_empty(), tests.is_empty()) {
-                        (false, false) => format!("{change} · {tests}"),
-                        _ => format!("{change}{tests}"),
-                    }
-                })}
+            // A long change (a merge's three counts) is fitted into the node's width.
+            <text
+                x="10"
+                y="69"
+                class="node-change"
+                textLength=move || long_change().then(|| (NODE_WIDTH - 20.0).to_string())
+                lengthAdjust="spacingAndGlyphs"
+            >
+                {change}
             </text>
         </g>
     }

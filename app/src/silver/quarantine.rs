@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use medallion_core::lakehouse::SilverView;
 
+use crate::help::WhatIsThis;
 use crate::route::Route;
 
 /// The quarantine region of one entity.
@@ -46,6 +47,7 @@ pub(super) fn Quarantine(view: SilverView) -> impl IntoView {
     let shown = quarantine.sample.len();
     view! {
         <section class="panel silver-quarantine" aria-labelledby="silver-quarantine-heading">
+            <WhatIsThis panel="Quarantine" section="quarantine" />
             <h2 id="silver-quarantine-heading">{format!("Quarantine of {entity}")}</h2>
             <p>
                 <span class="quarantine-count" data-testid="quarantine-count">
