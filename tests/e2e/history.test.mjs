@@ -4,7 +4,7 @@
 // Headless Chromium against the built app.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { screenshot, openSampleWarehouse } from './support.mjs';
+import { screenshot, openSampleWarehouse, unnamedControls } from './support.mjs';
 
 let warehouse;
 
@@ -125,14 +125,6 @@ test('SCD2 history: versions on a timeline, changes, deletion and restore, facts
   await screenshot(page, 'history-4-search');
 
   // Every control of the view has a name.
-  const unnamed = await page.evaluate(() =>
-    [...document.querySelectorAll('button, input, select, a, [role="button"], [tabindex]')]
-      .filter((element) => {
-        const name = element.getAttribute('aria-label') || element.labels?.[0]?.textContent || element.textContent;
-        return !name || !name.trim();
-      })
-      .map((element) => element.outerHTML.slice(0, 80)),
-  );
-  assert.deepEqual(unnamed, []);
+  assert.deepEqual(await unnamedControls(page), []);
   assert.deepEqual(errors, []);
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { screenshot, openSampleWarehouse, root } from './support.mjs';
+import { screenshot, openSampleWarehouse, unnamedControls, root } from './support.mjs';
 
 /** The customer rows of sample batches 1 and 2 whose email holds a capital letter,
  * counted from the files: without `trim` they fail the email rule. */
@@ -149,14 +149,6 @@ test('Silver pipeline: steps and counts, a step switched off and restored, the q
   await screenshot(page, 'silver-3-restored');
 
   // Every control of the view has a name.
-  const unnamed = await page.evaluate(() =>
-    [...document.querySelectorAll('button, input, select, a, [role="button"], [tabindex]')]
-      .filter((element) => {
-        const name = element.getAttribute('aria-label') || element.labels?.[0]?.textContent || element.textContent;
-        return !name || !name.trim();
-      })
-      .map((element) => element.outerHTML.slice(0, 80)),
-  );
-  assert.deepEqual(unnamed, []);
+  assert.deepEqual(await unnamedControls(page), []);
   assert.deepEqual(errors, []);
 });

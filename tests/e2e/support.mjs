@@ -203,3 +203,17 @@ export async function openSampleWarehouse(
     },
   };
 }
+
+/** The controls on `page` with no accessible name (their HTML, cut short): a button,
+ * input, select, link or focusable element named by neither aria-label, a label nor
+ * its text. */
+export async function unnamedControls(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('button, input, select, a, [role="button"], [tabindex]')]
+      .filter((element) => {
+        const name = element.getAttribute('aria-label') || element.labels?.[0]?.textContent || element.textContent;
+        return !name || !name.trim();
+      })
+      .map((element) => element.outerHTML.slice(0, 80)),
+  );
+}

@@ -340,6 +340,17 @@ impl Silver {
             })
     }
 
+    /// The pipeline of `entity`.
+    pub(crate) fn pipeline(&self, entity: &str) -> Result<&Pipeline, SilverError> {
+        self.pipelines
+            .iter()
+            .find(|pipeline| pipeline.entity == entity)
+            .ok_or_else(|| SilverError::UnknownEntity {
+                entity: entity.to_owned(),
+                known: self.known(),
+            })
+    }
+
     fn known(&self) -> String {
         self.pipelines
             .iter()
@@ -368,15 +379,7 @@ impl Silver {
         entity: &str,
         options: &SilverOptions,
     ) -> Result<SilverReport, SilverError> {
-        let pipeline = self
-            .pipelines
-            .iter()
-            .find(|pipeline| pipeline.entity == entity)
-            .ok_or_else(|| SilverError::UnknownEntity {
-                entity: entity.to_owned(),
-                known: self.known(),
-            })?;
-        self.run_pipeline(pipeline, options).await
+        self.run_pipeline(self.pipeline(entity)?, options).await
     }
 
     async fn run_pipeline(

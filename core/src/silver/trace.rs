@@ -14,14 +14,7 @@ impl Silver {
         entity: &str,
         bronze: &RecordBatch,
     ) -> Result<RecordBatch, SilverError> {
-        let pipeline = self
-            .pipelines
-            .iter()
-            .find(|pipeline| pipeline.entity == entity)
-            .ok_or_else(|| SilverError::UnknownEntity {
-                entity: entity.to_owned(),
-                known: self.known(),
-            })?;
+        let pipeline = self.pipeline(entity)?;
         let source_error = |detail: String| SilverError::Source {
             table: crate::warehouse::bronze_table(entity),
             detail,
