@@ -93,6 +93,11 @@ impl ModelsState {
         }
     }
 
+    /// Whether a build is running.
+    pub fn building(self) -> bool {
+        self.building.with_untracked(Option::is_some)
+    }
+
     /// Whether the open file has edits not saved.
     pub fn dirty(self) -> bool {
         self.path.with(Option::is_some) && self.text.with(|text| self.saved.with(|s| s != text))

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use medallion_core::lakehouse::{RunSummary, Stage, TableCard};
 use medallion_core::landing::FileFormat;
 use medallion_core::sample::bundled_spec;
+use medallion_core::silver::PipelineDraft;
 use medallion_core::sql::dashboard::Dashboard as DashboardData;
 use medallion_core::warehouse;
 use wasm_bindgen::prelude::*;
@@ -127,6 +128,30 @@ impl Ui {
         self.connection.post(&Request::RerunSilver { entity });
     }
 
+    /// Saves a reviewed draft as the entity's pipeline; Silver and Gold then run, their
+    /// progress shown as a run's.
+    fn save_pipeline(self, draft: PipelineDraft) {
+        self.error.set(None);
+        self.running.set(true);
+        self.percent.set(0);
+        self.status.set(format!(
+            "Saving the pipeline of {}, then running Silver and Gold…",
+            draft.entity
+        ));
+        self.connection.post(&Request::SavePipeline { draft });
+    }
+
+    /// A run ended (finished, failed or cancelled): everything that shows committed
+    /// state is asked for again.
+    fn after_run(self) {
+        let connection = self.connection;
+        connection.post(&Request::Board);
+        connection.post(&Request::Dashboard);
+        connection.post(&Request::Landing);
+        self.inspector.refresh(connection);
+        self.refresh_route();
+    }
+
     /// Applies what the connection tells to the page.
     fn on_event(self, event: WorkerEvent) {
         match event {
@@ -193,11 +218,7 @@ impl Ui {
                     "Run finished.".to_owned()
                 });
                 self.summary.set(Some(summary));
-                connection.post(&Request::Board);
-                connection.post(&Request::Dashboard);
-                connection.post(&Request::Landing);
-                self.inspector.refresh(connection);
-                self.refresh_route();
+                self.after_run();
             }
             Reply::Board { cards: new } => {
                 let before = self.cards.get_untracked();
@@ -290,7 +311,23 @@ impl Ui {
                 .show_matches(relation, query, matches, &self.route.get_untracked()),
             Reply::Scd2History { history } => self.history.show(*history),
             Reply::SilverView { view } => self.silver.show(*view),
+            Reply::PipelineProposal { proposal } => self.silver.draft.proposed(*proposal),
+            Reply::PipelinePreview { entity, preview } => {
+                self.silver.draft.previewed(&entity, *preview)
+            }
+            Reply::PipelineSaved { entity, path } => {
+                self.running.set(false);
+                self.silver.draft.saved(&entity);
+                self.status
+                    .update(|status| *status = format!("Saved {path}. {status}"));
+                navigate(&Route::Silver {
+                    entity: Some(entity),
+                });
+            }
+            Reply::ModelStarted { path } => navigate(&Route::Models { path: Some(path) }),
             Reply::Error { message } => {
+                // A run's or a build's error: what it committed is shown below.
+                let run_ended = self.running.get_untracked() || self.models.building();
                 self.running.set(false);
                 // Rows that cannot be read are not asked for again and again.
                 if self.explorer.rows.fetching.get_untracked() {
@@ -300,10 +337,15 @@ impl Ui {
                 match self.route.get_untracked() {
                     Route::Models { .. } => self.models.fail(message.clone()),
                     Route::History { .. } => self.history.fail(message.clone()),
-                    Route::Silver { .. } => self.silver.fail(message.clone()),
+                    Route::Silver { .. } | Route::NewPipeline { .. } => {
+                        self.silver.fail(message.clone())
+                    }
                     _ => {}
                 }
                 self.error.set(Some(message));
+                if run_ended {
+                    self.after_run();
+                }
             }
         }
     }
@@ -324,7 +366,9 @@ impl Ui {
             Route::Sql { .. } => self.connection.post(&Request::SqlTables),
             Route::Models { path } => self.models.refresh(path),
             route @ Route::History { .. } => self.history.refresh(&route),
-            route @ Route::Silver { .. } => self.silver.refresh(&route),
+            route @ (Route::Silver { .. } | Route::NewPipeline { .. }) => {
+                self.silver.refresh(&route)
+            }
         }
     }
 
@@ -512,6 +556,7 @@ pub fn Playground() -> impl IntoView {
                     running=ui.running
                     ready=ui.ready
                     rerun=move |entity| ui.rerun_silver(entity)
+                    save=move |draft| ui.save_pipeline(draft)
                 />
             }
             .into_any(),
@@ -825,7 +870,15 @@ fn Board(ui: Ui) -> impl IntoView {
                                 <ul>
                                     <For
                                         each=cards
-                                        key=|card| (card.table.clone(), card.version, card.committed_ms)
+                                        key=|card| {
+                                            (
+                                                card.table.clone(),
+                                                card.version,
+                                                card.committed_ms,
+                                                card.has_pipeline,
+                                                card.waiting_for.clone(),
+                                            )
+                                        }
                                         children=move |card| {
                                             view! { <Card card changed=ui.changed explore /> }
                                         }
@@ -903,6 +956,8 @@ fn Card(
         .map_or(card.table.clone(), |(_, name)| name.to_owned());
     let rows = card.rows.map_or("?".to_owned(), |rows| rows.to_string());
     let table = card.table.clone();
+    // A Bronze table without a pipeline is offered one.
+    let create = (!card.has_pipeline).then(|| name.clone());
     let highlighted = {
         let table = card.table.clone();
         Memo::new(move |_| changed.with(|changed| changed.contains(&table)))
@@ -913,18 +968,35 @@ fn Card(
             data-testid=format!("card-{}", card.table)
             title=move || if highlighted.get() { "changed by the last run" } else { "" }
         >
-            <button
-                class="card-name"
-                aria-label=format!("Explore {}", card.table)
-                on:click=move |_| explore(table.clone())
-            >
-                {name}
-            </button>
-            <span class="card-rows">{format!("{rows} rows")}</span>
-            <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>
-            <span class="card-change">
-                {card.change.clone()}
-            </span>
+            {match &card.waiting_for {
+                // Not built yet: nothing to explore, no rows, no version.
+                Some(lookup) => view! {
+                    <span class="card-name">{name}</span>
+                    <span class="card-change waiting">{format!("waiting for {lookup}")}</span>
+                }
+                .into_any(),
+                None => view! {
+                    <button
+                        class="card-name"
+                        aria-label=format!("Explore {}", card.table)
+                        on:click=move |_| explore(table.clone())
+                    >
+                        {name}
+                    </button>
+                    <span class="card-rows">{format!("{rows} rows")}</span>
+                    <span class="card-version">{format!("v{} {}", card.version, card.operation)}</span>
+                    <span class="card-change">{card.change.clone()}</span>
+                }
+                .into_any(),
+            }}
+            {create.map(|entity| {
+                let route = Route::NewPipeline { entity: entity.clone() };
+                view! {
+                    <button class="card-action" on:click=move |_| navigate(&route)>
+                        {format!("Create Silver pipeline for {entity}")}
+                    </button>
+                }
+            })}
         </li>
     }
 }

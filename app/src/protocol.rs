@@ -3,10 +3,12 @@
 use medallion_core::editor::{CompiledFile, Completions, StepResult};
 use medallion_core::explorer::{CheckpointEntry, RowWindow, TableView};
 use medallion_core::history::{KeyHistory, KeyMatch, Scd2Relation};
+use medallion_core::lakehouse::PipelinePreview;
 use medallion_core::lakehouse::{
     LineageView, RunProgress, RunSummary, SilverView, Stage, TableCard,
 };
 use medallion_core::lineage::{ColumnLineage, NodeDetails};
+use medallion_core::silver::{PipelineDraft, PipelineProposal};
 use medallion_core::sql::dashboard::Dashboard;
 use medallion_core::sql::{QuerySummary, ResultRows, SqlFailure, SqlTable};
 use medallion_core::warehouse::ExportFormat;
@@ -147,6 +149,18 @@ pub enum Request {
     /// Rerun the entity's Silver with a full refresh ([`Reply::Progress`]es, then
     /// [`Reply::RunDone`]); a [`Request::Cancel`] stops it before its next step.
     RerunSilver { entity: String },
+    /// Propose a Silver pipeline for an entity that has none
+    /// ([`Reply::PipelineProposal`]).
+    ProposePipeline { entity: String },
+    /// Send the YAML and steps of an edited draft, or why it is not a pipeline
+    /// ([`Reply::PipelinePreview`]).
+    PreviewPipeline { draft: PipelineDraft },
+    /// Save the draft as `silver/<entity>.yml`, then run Silver and Gold so the new
+    /// table is built and joins the sources ([`Reply::Progress`]es, [`Reply::RunDone`],
+    /// then [`Reply::PipelineSaved`]).
+    SavePipeline { draft: PipelineDraft },
+    /// Create a staging model over the entity's Silver table ([`Reply::ModelStarted`]).
+    StartModel { entity: String },
 }
 
 /// What the worker tells the page.
@@ -234,6 +248,17 @@ pub enum Reply {
     Scd2History { history: Box<KeyHistory> },
     /// An entity's Silver pipeline, its last run and its quarantine.
     SilverView { view: Box<SilverView> },
+    /// The proposed pipeline of an entity without one.
+    PipelineProposal { proposal: Box<PipelineProposal> },
+    /// An edited draft's YAML and steps, or why it is not a pipeline.
+    PipelinePreview {
+        entity: String,
+        preview: Box<PipelinePreview>,
+    },
+    /// A draft was saved as the project file `path` (and its run ended).
+    PipelineSaved { entity: String, path: String },
+    /// A staging model was created at the project path `path`.
+    ModelStarted { path: String },
 }
 
 impl Request {

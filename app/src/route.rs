@@ -62,6 +62,11 @@ pub enum Route {
         /// The entity (`customers`).
         entity: Option<String>,
     },
+    /// The proposed Silver pipeline of an entity that has none, to review and save.
+    NewPipeline {
+        /// The entity (`yellow_trips`).
+        entity: String,
+    },
 }
 
 impl Route {
@@ -126,8 +131,13 @@ impl Route {
                     key: (!key.is_empty()).then_some(key),
                 }
             }
-            "silver" => Route::Silver {
-                entity: (!rest.is_empty()).then_some(rest),
+            "silver" => match raw.strip_suffix("/new") {
+                Some(entity) if !entity.is_empty() => Route::NewPipeline {
+                    entity: decode(entity),
+                },
+                _ => Route::Silver {
+                    entity: (!rest.is_empty()).then_some(rest),
+                },
             },
             _ => Route::Pipeline,
         }
@@ -193,6 +203,7 @@ impl Route {
             Route::Silver {
                 entity: Some(entity),
             } => format!("#/silver/{}", encode(entity)),
+            Route::NewPipeline { entity } => format!("#/silver/{}/new", encode(entity)),
         }
     }
 
@@ -205,7 +216,7 @@ impl Route {
             Route::Sql { .. } => "SQL",
             Route::Models { .. } => "Models",
             Route::History { .. } => "History",
-            Route::Silver { .. } => "Silver",
+            Route::Silver { .. } | Route::NewPipeline { .. } => "Silver",
         }
     }
 }
@@ -321,6 +332,9 @@ mod tests {
             Route::Silver {
                 entity: Some("customers".to_owned()),
             },
+            Route::NewPipeline {
+                entity: "yellow_trips".to_owned(),
+            },
         ];
         for route in routes {
             assert_eq!(Route::parse(&route.to_hash()), route, "{}", route.to_hash());
@@ -395,6 +409,19 @@ mod tests {
             }
             .to_hash(),
             "#/silver/customers"
+        );
+        assert_eq!(
+            Route::parse("#/silver/yellow_trips/new"),
+            Route::NewPipeline {
+                entity: "yellow_trips".to_owned()
+            }
+        );
+        assert_eq!(
+            Route::NewPipeline {
+                entity: "yellow_trips".to_owned()
+            }
+            .to_hash(),
+            "#/silver/yellow_trips/new"
         );
         assert_eq!(Route::parse(""), Route::Pipeline);
         assert_eq!(Route::parse("#/nowhere"), Route::Pipeline);

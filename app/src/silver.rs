@@ -1,19 +1,24 @@
 //! The Silver pipeline view: an entity's declared steps in order with each step's rows
 //! in, out, rejected and deduplicated in the last run, a switch per step, a rerun with
-//! a full refresh, Restore, and the quarantine with its reasons. Core's `SilverView`
-//! says everything; this lays it out and sends the switches.
+//! a full refresh, Restore, `Start a model` over its table, and the quarantine with its
+//! reasons; and the editor of a new entity's proposed pipeline. Core's `SilverView` and
+//! `PipelineProposal` say everything; this lays them out and sends the edits.
 
+mod new_pipeline;
 mod quarantine;
 mod steps;
 
 use leptos::prelude::*;
 use medallion_core::lakehouse::SilverView;
+use medallion_core::silver::PipelineDraft;
 use medallion_core::workspace::{FileKind, FileStatus, ProjectFile};
 
 use crate::connection::Connection;
 use crate::help::WhatIsThis;
 use crate::protocol::Request;
 use crate::route::{self, Route};
+pub use new_pipeline::DraftState;
+use new_pipeline::NewPipeline;
 use quarantine::Quarantine;
 use steps::Steps;
 
@@ -29,6 +34,10 @@ pub struct SilverState {
     busy: RwSignal<bool>,
     /// Why the last request of the view failed.
     error: RwSignal<Option<String>>,
+    /// The project's file paths (a staging model over an entity may exist already).
+    paths: RwSignal<Vec<String>>,
+    /// The new pipeline being reviewed.
+    pub draft: DraftState,
 }
 
 impl SilverState {
@@ -40,6 +49,8 @@ impl SilverState {
             view: RwSignal::new(None),
             busy: RwSignal::new(false),
             error: RwSignal::new(None),
+            paths: RwSignal::new(Vec::new()),
+            draft: DraftState::new(connection),
         }
     }
 
@@ -63,7 +74,12 @@ impl SilverState {
     /// Asks for the entities when the view opens, and for an entity's view when the
     /// route names it.
     pub fn follow(self, route: RwSignal<Route>) {
-        let opened = Memo::new(move |_| matches!(route.get(), Route::Silver { .. }));
+        let opened = Memo::new(move |_| {
+            matches!(
+                route.get(),
+                Route::Silver { .. } | Route::NewPipeline { .. }
+            )
+        });
         Effect::new(move |_| {
             if opened.get() {
                 self.connection.post(&Request::ProjectTree);
@@ -76,6 +92,16 @@ impl SilverState {
                 self.connection.post(&Request::SilverView { entity });
             }
         });
+        let new = Memo::new(move |_| match route.get() {
+            Route::NewPipeline { entity } => Some(entity),
+            _ => None,
+        });
+        Effect::new(move |_| {
+            if let Some(entity) = new.get() {
+                self.error.set(None);
+                self.draft.open(&entity);
+            }
+        });
     }
 
     /// The worker is (again) ready, or a run ended: the entities and the view are asked
@@ -85,6 +111,9 @@ impl SilverState {
         self.connection.post(&Request::ProjectTree);
         if let Some(entity) = Self::chosen(route) {
             self.connection.post(&Request::SilverView { entity });
+        }
+        if let Route::NewPipeline { entity } = route {
+            self.draft.open(entity);
         }
     }
 
@@ -107,6 +136,8 @@ impl SilverState {
             .collect();
         let first = entities.first().cloned();
         self.entities.set(entities);
+        self.paths
+            .set(files.iter().map(|file| file.path.clone()).collect());
         if let (Route::Silver { entity: None }, Some(first)) = (route.get_untracked(), first) {
             let next = Route::Silver {
                 entity: Some(first),
@@ -137,6 +168,12 @@ impl SilverState {
             step,
             enabled,
         });
+    }
+
+    /// Creates a staging model over the entity's Silver table; the editor opens on it.
+    fn start_model(self, entity: String) {
+        self.busy.set(true);
+        self.connection.post(&Request::StartModel { entity });
     }
 
     /// Brings back the declared pipeline; the view comes back.
@@ -209,7 +246,8 @@ fn last_run_text(view: &SilverView) -> String {
     text
 }
 
-/// The entity's pipeline: its file, key, steps, and the rerun and restore buttons.
+/// The entity's pipeline: its file, key, steps, and the rerun, restore and model
+/// buttons.
 #[component]
 fn Pipeline(
     state: SilverState,
@@ -220,7 +258,11 @@ fn Pipeline(
 ) -> impl IntoView {
     let entity = view.entity.clone();
     let heading = format!("Pipeline of {entity}");
-    let mut about = vec![format!("key {}", view.key.join(", "))];
+    let mut about = vec![if view.key.is_empty() {
+        "no key: every row is appended".to_owned()
+    } else {
+        format!("key {}", view.key.join(", "))
+    }];
     if let Some(sequence) = &view.sequence_by {
         about.push(format!("the latest {sequence} wins"));
     }
@@ -230,6 +272,28 @@ fn Pipeline(
     let overridden = view.overridden;
     let (rerun_entity, restore_entity) = (entity.clone(), entity.clone());
     let idle = move || !running.get() && ready.get() && !state.busy.get();
+    // A staging model over the table: opened if it exists, else started.
+    let staging = format!("models/staging/stg_{entity}.sql");
+    let model = {
+        let entity = entity.clone();
+        move || {
+            if state.paths.with(|paths| paths.contains(&staging)) {
+                let href = Route::Models {
+                    path: Some(staging.clone()),
+                }
+                .to_hash();
+                view! { <a class="button" href=href>{format!("Open stg_{entity}")}</a> }.into_any()
+            } else {
+                let entity = entity.clone();
+                view! {
+                    <button disabled=move || !idle() on:click=move |_| state.start_model(entity.clone())>
+                        "Start a model"
+                    </button>
+                }
+                .into_any()
+            }
+        }
+    };
     view! {
         <section class="panel silver-pipeline" aria-labelledby="silver-pipeline-heading">
             <WhatIsThis panel="Silver pipeline" section="the-silver-pipeline-view" />
@@ -257,6 +321,7 @@ fn Pipeline(
                 >
                     "Restore"
                 </button>
+                {model}
             </div>
         </section>
     }
@@ -270,8 +335,13 @@ pub fn Silver(
     running: RwSignal<bool>,
     ready: RwSignal<bool>,
     rerun: impl Fn(String) + Copy + Send + Sync + 'static,
+    save: impl Fn(PipelineDraft) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let chosen = Memo::new(move |_| SilverState::chosen(&route.get()));
+    let new = Memo::new(move |_| match route.get() {
+        Route::NewPipeline { entity } => Some(entity),
+        _ => None,
+    });
     // Only the view of the entity the route names.
     let shown = Memo::new(move |_| {
         let chosen = chosen.get();
@@ -284,6 +354,10 @@ pub fn Silver(
         if let Some(message) = state.error.get() {
             return view! { <section class="panel"><p class="error">{message}</p></section> }
                 .into_any();
+        }
+        if let Some(entity) = new.get() {
+            let idle = Signal::derive(move || !running.get() && ready.get());
+            return view! { <NewPipeline state=state.draft entity idle save /> }.into_any();
         }
         match (chosen.get(), shown.get()) {
             (None, _) => view! {

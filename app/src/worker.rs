@@ -2,6 +2,7 @@
 //! store, runs core's [`Lakehouse`] and answers the page's [`Request`]s with
 //! [`Reply`]s. Runs are handled one at a time; a cancel is handled at once.
 
+mod byod;
 mod history;
 mod project;
 mod silver;
@@ -376,6 +377,10 @@ async fn handle(
         | Request::SetStepEnabled { .. }
         | Request::RestorePipeline { .. }
         | Request::RerunSilver { .. }) => silver::handle(state, request, cancel).await,
+        request @ (Request::ProposePipeline { .. }
+        | Request::PreviewPipeline { .. }
+        | Request::SavePipeline { .. }
+        | Request::StartModel { .. }) => byod::handle(state, request, cancel).await,
     };
     reply.map(Answer::from)
 }
