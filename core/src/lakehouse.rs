@@ -27,7 +27,10 @@ use crate::workspace::{Workspace, WorkspaceError};
 
 mod editor;
 mod history;
+mod infer;
 mod silver_view;
+
+pub use infer::{InferError, PipelinePreview};
 
 pub use silver_view::{
     apply_step_switches, QuarantineGroup, QuarantineView, SilverStepView, SilverView,
@@ -347,6 +350,9 @@ pub enum LakehouseError {
     /// A key's SCD2 history cannot be read.
     #[error(transparent)]
     History(#[from] crate::history::HistoryError),
+    /// A pipeline cannot be proposed or saved.
+    #[error(transparent)]
+    Infer(#[from] InferError),
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).

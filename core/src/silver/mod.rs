@@ -21,6 +21,7 @@
 //!   twice. A full refresh rebuilds both tables from all of Bronze and gives the same
 //!   rows.
 
+pub mod infer;
 mod pipeline;
 mod source;
 mod trace;
@@ -39,6 +40,9 @@ use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
+pub use infer::{
+    propose, ColumnEvidence, ColumnType, DraftColumn, PipelineDraft, PipelineProposal, SAMPLE_ROWS,
+};
 pub use pipeline::{
     bundled_pipelines, load_pipelines, Pipeline, PipelineError, PipelineRun, Rejection, Step,
     StepStats, BUNDLED,

@@ -1,0 +1,1 @@
+//! A [`super::PipelineDraft`] as a pipeline file.

@@ -1,0 +1,1 @@
+//! Generators of public datasets' shapes, for tests.

@@ -1,0 +1,1 @@
+//! Classifying a column's sample values into a [`super::ColumnType`].
