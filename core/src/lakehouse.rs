@@ -29,6 +29,7 @@ mod editor;
 mod history;
 mod infer;
 mod silver_view;
+mod sources;
 
 pub use infer::{InferError, PipelinePreview};
 
@@ -353,6 +354,36 @@ pub enum LakehouseError {
     /// A pipeline cannot be proposed or saved.
     #[error(transparent)]
     Infer(#[from] InferError),
+    /// A step of a run failed; what the run committed before it stays committed.
+    #[error("{} step {table} failed: {source}. {}", stage_name(*.stage), committed_text(.committed))]
+    StepFailed {
+        /// The stage the step belongs to.
+        stage: Stage,
+        /// The step: a table (`silver/trips`), or a Gold node's name.
+        table: String,
+        /// Why it failed.
+        source: Box<LakehouseError>,
+        /// The tables this run committed before it, with their versions:
+        /// `bronze/trips v0`.
+        committed: Vec<String>,
+    },
+}
+
+/// A stage's name in a sentence: `Silver`.
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Bronze => "Bronze",
+        Stage::Silver => "Silver",
+        Stage::Gold => "Gold",
+    }
+}
+
+/// What a failed run left committed, in a sentence.
+fn committed_text(committed: &[String]) -> String {
+    match committed {
+        [] => "Nothing of this run was committed.".to_owned(),
+        tables => format!("Still committed from this run: {}.", tables.join(", ")),
+    }
 }
 
 /// The lineage graph as the playground shows it ([`Lakehouse::lineage_view`]).
@@ -390,6 +421,13 @@ pub struct TableCard {
     /// What the last commit did, in plain words: `rebuilt: 516 rows (was 500)`,
     /// `merged: 664 inserted, 1 updated, 0 deleted`, `appended 1999 rows`.
     pub change: String,
+    /// Why the table is not built yet: the lookup table it waits for
+    /// (`silver/locations`). A waiting card has version -1, no rows, operation `""` and
+    /// change `waiting for silver/locations`.
+    pub waiting_for: Option<String>,
+    /// For a Bronze table: whether its entity has a Silver pipeline (false: the
+    /// playground offers to create one). Always true for the other layers.
+    pub has_pipeline: bool,
 }
 
 /// `rows` with its noun: `1 row`, `516 rows`.
@@ -753,6 +791,8 @@ impl Lakehouse {
                 inserted: metrics.rows_inserted,
                 updated: metrics.rows_updated,
                 deleted: metrics.rows_deleted,
+                waiting_for: None,
+                has_pipeline: true,
             });
         }
         Ok(cards)

@@ -26,6 +26,8 @@ pub(crate) struct Decoded {
     /// Per row, across `batches` in order: the raw text of a record that could not be
     /// parsed (its data columns are null).
     pub corrupt: Vec<Option<String>>,
+    /// A CSV file's field separator.
+    pub separator: Option<char>,
 }
 
 impl Decoded {
@@ -143,6 +145,7 @@ fn decode_csv(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
                 batches: Vec::new(),
                 schema: Arc::new(Schema::empty()),
                 corrupt: Vec::new(),
+                separator: None,
             })
         }
         Some(header) => header.map_err(|err| invalid(file, format!("header: {err}")))?,
@@ -211,6 +214,7 @@ fn decode_csv(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
         batches,
         schema,
         corrupt,
+        separator: None,
     })
 }
 
@@ -297,6 +301,7 @@ fn decode_ndjson(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
         batches,
         schema,
         corrupt,
+        separator: None,
     })
 }
 
@@ -323,5 +328,6 @@ fn decode_parquet(file: &str, data: Bytes) -> Result<Decoded, BronzeError> {
         batches,
         schema,
         corrupt: vec![None; rows],
+        separator: None,
     })
 }

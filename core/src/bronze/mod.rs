@@ -237,6 +237,9 @@ pub struct FileReport {
     pub new_columns: Vec<String>,
     /// Set when the file was skipped: the earlier file with the same bytes.
     pub duplicate_of: Option<String>,
+    /// The field separator detected in a CSV file (`,`, `;`, tab or `|`); `None` for
+    /// the other formats and skipped files.
+    pub separator: Option<char>,
 }
 
 /// What one batch did.
@@ -559,6 +562,7 @@ impl Bronze {
                 rescued: 0,
                 new_columns: if exists { new_columns } else { Vec::new() },
                 duplicate_of: None,
+                separator: file.separator,
             });
         }
 

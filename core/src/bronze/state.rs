@@ -265,6 +265,7 @@ impl<'a> StreamState<'a> {
                         rescued: 0,
                         new_columns: Vec::new(),
                         duplicate_of: Some(first.clone()),
+                        separator: None,
                     });
                 }
                 _ => {

@@ -153,6 +153,8 @@ fn state_comes_from_the_board_and_the_last_runs_and_progress_updates_it() {
         updated: 2,
         deleted: 0,
         change: "merged: 7 inserted, 2 updated, 0 deleted".to_owned(),
+        waiting_for: None,
+        has_pipeline: true,
     };
     let run = |status| NodeRun {
         status,

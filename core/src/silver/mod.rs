@@ -188,6 +188,10 @@ pub struct SilverReport {
     pub steps: Vec<StepStats>,
     /// Why nothing ran, when nothing did.
     pub note: Option<String>,
+    /// The lookup table the entity waits for (`silver/locations`), when it does not
+    /// exist yet: nothing ran and nothing was written; the entity runs once it exists.
+    #[serde(default)]
+    pub waiting_for: Option<String>,
     /// Wall time.
     pub duration_ms: i64,
 }
