@@ -19,7 +19,7 @@ use crate::lineage::{
 use crate::models::{
     Command, ModelError, ModelRunner, NodeStatus, Project, ResourceType, RunOptions, RunResults,
 };
-use crate::silver::{Pipeline, Silver, SilverError, SilverOptions, SilverReport};
+use crate::silver::{read_waiting, Pipeline, Silver, SilverError, SilverOptions, SilverReport};
 use crate::sql::{dashboard, SqlConsole, SqlError};
 use crate::storage::{now_ms, Storage, StorageError};
 use crate::warehouse;
@@ -36,6 +36,7 @@ pub use infer::{InferError, PipelinePreview};
 pub use silver_view::{
     apply_step_switches, QuarantineGroup, QuarantineView, SilverStepView, SilverView,
 };
+pub use sources::SourcesError;
 
 /// A layer of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,11 +151,22 @@ impl Steps<'_> {
 
     /// Tells that `step` succeeded, as step `done` of `total`.
     fn finish(&mut self, step: Step, done: usize, total: usize) -> Flow {
+        self.end(step, NodeStatus::Success, String::new(), (done, total))
+    }
+
+    /// Tells that `step` ended with `status` and `message`, as step `done` of `total`.
+    fn end(
+        &mut self,
+        step: Step,
+        status: NodeStatus,
+        message: String,
+        (done, total): (usize, usize),
+    ) -> Flow {
         let progress = RunProgress {
             stage: step.stage,
             node: lineage::table_id(&step.table),
             rows: step.rows,
-            run: Some(step.run(NodeStatus::Success, String::new())),
+            run: Some(step.run(status, message)),
             step: step.table,
             done,
             total,
@@ -180,7 +192,9 @@ impl Steps<'_> {
 }
 
 /// Runs `entity`'s Silver as step `done` of `total`, telling `steps`; the quarantine
-/// table, written by the same step, is recorded too. A cancel marks `report` cancelled.
+/// table, written by the same step, is recorded too. An entity waiting for a lookup
+/// table is a skipped step (`waiting for silver/locations`). A cancel marks `report`
+/// cancelled.
 async fn silver_step(
     silver: &Silver,
     entity: &str,
@@ -195,6 +209,16 @@ async fn silver_step(
         .run(entity, options)
         .await
         .map_err(|err| steps.failed(Stage::Silver, &table, started, err))?;
+    if let Some(lookup) = &run.waiting_for {
+        let message = format!("waiting for {lookup}");
+        report.silver.push(run);
+        let step = Step::new(Stage::Silver, table, None, started);
+        let flow = steps.end(step, NodeStatus::Skipped, message, (done, total));
+        if flow == Flow::Cancel {
+            report.cancelled = true;
+        }
+        return Ok(flow);
+    }
     let quarantine = Step::new(
         Stage::Silver,
         warehouse::quarantine_table(entity),
@@ -306,6 +330,12 @@ pub struct ResetReport {
 /// Where the workspace keeps the Silver pipelines.
 const SILVER_FOLDER: &str = "silver/";
 
+/// The step that joins new Silver tables to the `silver` source, named by its file.
+const SOURCES_FILE: &str = "models/staging/_sources.yml";
+
+/// The Gold stage's step when the build itself fails (a node's failure is its result).
+const GOLD_STEP: &str = "dbt build";
+
 /// The checkpoint key that marks a reset begun and not finished.
 const RESET_PENDING: &str = "_reset/pending";
 
@@ -354,6 +384,9 @@ pub enum LakehouseError {
     /// A pipeline cannot be proposed or saved.
     #[error(transparent)]
     Infer(#[from] InferError),
+    /// The `silver` source or a staging model could not be written.
+    #[error(transparent)]
+    Sources(#[from] SourcesError),
     /// A step of a run failed; what the run committed before it stays committed.
     #[error("{} step {table} failed: {source}. {}", stage_name(*.stage), committed_text(.committed))]
     StepFailed {
@@ -367,6 +400,17 @@ pub enum LakehouseError {
         /// `bronze/trips v0`.
         committed: Vec<String>,
     },
+}
+
+/// A step of `stage` on `table` failed with `err`; [`Lakehouse::run`] adds what stayed
+/// committed.
+fn step_failed(stage: Stage, table: &str, err: impl Into<LakehouseError>) -> LakehouseError {
+    LakehouseError::StepFailed {
+        stage,
+        table: table.to_owned(),
+        source: Box::new(err.into()),
+        committed: Vec::new(),
+    }
 }
 
 /// A stage's name in a sentence: `Silver`.
@@ -535,7 +579,67 @@ impl Lakehouse {
         let mut report = RunReport::default();
         let outcome = self.run_stages(stages, &mut steps, &mut report).await;
         lineage::record_runs(self.storage.as_ref(), &steps.runs).await?;
-        outcome.map(|()| report)
+        match outcome {
+            Ok(()) => Ok(report),
+            Err(LakehouseError::StepFailed {
+                stage,
+                table,
+                source,
+                ..
+            }) => Err(LakehouseError::StepFailed {
+                stage,
+                table,
+                source,
+                committed: self.committed(&report, &steps.runs).await,
+            }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The tables `report` (and, for Gold, the nodes of `runs`) committed, with their
+    /// versions now: `bronze/trips v0`. A Gold table that cannot be read is left out.
+    async fn committed(&self, report: &RunReport, runs: &[(String, NodeRun)]) -> Vec<String> {
+        let mut tables: Vec<(String, i64)> = Vec::new();
+        let mut add = |table: String, version: i64| match tables
+            .iter_mut()
+            .find(|(known, _)| *known == table)
+        {
+            Some((_, known)) => *known = version.max(*known),
+            None => tables.push((table, version)),
+        };
+        for batch in &report.bronze {
+            if let Some(version) = batch.version {
+                add(warehouse::bronze_table(&batch.entity), version);
+            }
+        }
+        for run in report
+            .silver
+            .iter()
+            .filter(|run| run.bronze_versions.is_some())
+        {
+            if let Some(version) = run.version {
+                add(warehouse::silver_table(&run.entity), version);
+            }
+            if let Some(version) = run.quarantine_version {
+                add(warehouse::quarantine_table(&run.entity), version);
+            }
+        }
+        for (node, run) in runs {
+            let Some(name) = node.strip_prefix("gold.") else {
+                continue;
+            };
+            if run.status != NodeStatus::Success {
+                continue;
+            }
+            let table = DeltaTable::new(self.storage.clone(), warehouse::gold_table(name));
+            if let Ok(snapshot) = table.snapshot().await {
+                add(table.root().to_owned(), snapshot.version());
+            }
+        }
+        tables
+            .into_iter()
+            .map(|(table, version)| format!("{table} v{version}"))
+            .collect()
     }
 
     /// Runs the stages into `report`, until the last step or a cancel.
@@ -554,7 +658,8 @@ impl Lakehouse {
                 let batches = bronze
                     .ingest(entity, &BronzeOptions::default())
                     .await
-                    .map_err(|err| steps.failed(Stage::Bronze, &table, started, err))?;
+                    .map_err(|err| steps.failed(Stage::Bronze, &table, started, err))
+                    .map_err(|err| step_failed(Stage::Bronze, &table, err))?;
                 let rows = batches.iter().map(|batch| batch.rows() as u64).sum();
                 report.bronze.extend(batches);
                 let step = Step::new(Stage::Bronze, table, Some(rows), started);
@@ -578,15 +683,26 @@ impl Lakehouse {
             for (index, entity) in entities.iter().enumerate() {
                 let options = SilverOptions::default();
                 let step = (index + 1, entities.len());
-                if silver_step(&silver, entity, &options, step, steps, report).await?
-                    == Flow::Cancel
-                {
+                let flow = silver_step(&silver, entity, &options, step, steps, report)
+                    .await
+                    .map_err(|err| {
+                        step_failed(Stage::Silver, &warehouse::silver_table(entity), err)
+                    })?;
+                if flow == Flow::Cancel {
                     return Ok(());
                 }
             }
         }
+        if stages.contains(&Stage::Silver) || stages.contains(&Stage::Gold) {
+            // New Silver tables are sources before Gold compiles.
+            self.join_silver_sources()
+                .await
+                .map_err(|err| step_failed(Stage::Silver, SOURCES_FILE, err))?;
+        }
         if stages.contains(&Stage::Gold) {
-            self.run_gold(&RunOptions::default(), steps, report).await?;
+            self.run_gold(&RunOptions::default(), steps, report)
+                .await
+                .map_err(|err| step_failed(Stage::Gold, GOLD_STEP, err))?;
         }
         Ok(())
     }
@@ -674,7 +790,9 @@ impl Lakehouse {
     async fn lineage_of(&self, project: &Project) -> Result<LineageGraph, LakehouseError> {
         let bronze = Bronze::new(self.storage.clone(), self.checkpoint.clone());
         let landed = bronze.entities().await?;
-        let cards = self.board().await?;
+        let mut cards = self.board().await?;
+        // A waiting entity has no table yet; its node shows its skipped run.
+        cards.retain(|card| card.version >= 0);
         let runs = lineage::read_runs(self.storage.as_ref()).await?;
         let pipelines = self.pipelines().await?;
         Ok(LineageGraph::new(project, &pipelines, &landed)?.with_state(&cards, &runs))
@@ -768,8 +886,11 @@ impl Lakehouse {
         })
     }
 
-    /// Every table of the store, layer by layer, with what its last commit did.
+    /// Every table of the store, layer by layer, with what its last commit did; a Bronze
+    /// table says whether its entity has a Silver pipeline, and a Silver entity waiting
+    /// for a lookup table has a card saying so (a card of its own until it is built).
     pub async fn board(&self) -> Result<Vec<TableCard>, LakehouseError> {
+        let entities = self.pipeline_entities().await?;
         let mut cards = Vec::new();
         for table in warehouse::list_tables(self.storage.as_ref()).await? {
             let delta = DeltaTable::new(self.storage.clone(), table.clone());
@@ -783,7 +904,6 @@ impl Lakehouse {
             let rows = snapshot.num_records();
             cards.push(TableCard {
                 change: change_text(&last.operation(), &metrics, rows),
-                table,
                 rows,
                 version: snapshot.version(),
                 operation: last.operation,
@@ -792,10 +912,65 @@ impl Lakehouse {
                 updated: metrics.rows_updated,
                 deleted: metrics.rows_deleted,
                 waiting_for: None,
-                has_pipeline: true,
+                has_pipeline: table
+                    .strip_prefix("bronze/")
+                    .is_none_or(|entity| entities.iter().any(|known| known == entity)),
+                table,
             });
         }
+        for entity in &entities {
+            let Some(waiting) = read_waiting(self.checkpoint.as_ref(), entity).await? else {
+                continue;
+            };
+            let table = warehouse::silver_table(entity);
+            let change = format!("waiting for {}", waiting.table);
+            if let Some(card) = cards.iter_mut().find(|card| card.table == table) {
+                card.change = change;
+                card.waiting_for = Some(waiting.table);
+                continue;
+            }
+            // After the Bronze and Silver cards, before Gold's.
+            let at = cards
+                .iter()
+                .position(|card| {
+                    card.table.starts_with("gold/")
+                        || (card.table.starts_with("silver/") && card.table > table)
+                })
+                .unwrap_or(cards.len());
+            cards.insert(
+                at,
+                TableCard {
+                    table,
+                    rows: None,
+                    version: -1,
+                    operation: String::new(),
+                    committed_ms: waiting.since_ms,
+                    inserted: 0,
+                    updated: 0,
+                    deleted: 0,
+                    change,
+                    waiting_for: Some(waiting.table),
+                    has_pipeline: true,
+                },
+            );
+        }
         Ok(cards)
+    }
+
+    /// The entities with a pipeline file, `silver/<entity>.yml`, by the file's name.
+    async fn pipeline_entities(&self) -> Result<Vec<String>, LakehouseError> {
+        Ok(self
+            .pipeline_files()
+            .await?
+            .into_iter()
+            .filter_map(|(path, _)| {
+                let name = path.strip_prefix(SILVER_FOLDER)?;
+                let entity = name
+                    .strip_suffix(".yml")
+                    .or_else(|| name.strip_suffix(".yaml"))?;
+                Some(entity.to_owned())
+            })
+            .collect())
     }
 
     /// The Gold dashboard over the tables' latest versions; a chart or figure whose

@@ -102,20 +102,6 @@ pub enum ModelError {
     /// No model has this name.
     #[error("no model is named {0}")]
     UnknownModel(String),
-    /// A source table a node reads is not in the store.
-    #[error(
-        "{path}: source {source_table} is the Delta table {table_path}, which does not exist yet"
-    )]
-    MissingSource {
-        /// The node's name.
-        node: String,
-        /// Its file.
-        path: String,
-        /// The source table as `<source>.<table>`.
-        source_table: String,
-        /// The table's store path.
-        table_path: String,
-    },
     /// A node's query failed to plan or run.
     #[error("{path}: {source}")]
     Sql {

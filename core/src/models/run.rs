@@ -45,6 +45,9 @@ struct Progress {
     compiled: BTreeMap<String, String>,
     /// Nodes that failed or are downstream of a failure.
     blocked: BTreeSet<String>,
+    /// Nodes that wait for a source table not in the store yet, or are downstream of
+    /// one: the table they wait for, by unique id.
+    waiting: BTreeMap<String, String>,
     /// Whether each source table's store path holds a table, once asked.
     sources_present: BTreeMap<String, bool>,
 }
@@ -276,8 +279,9 @@ impl ModelRunner {
     }
 
     /// Runs one node of the DAG: compiles it (an ephemeral only compiles), unless
-    /// something upstream failed or a source it reads is missing, then builds, snapshots
-    /// or checks it, and records its result.
+    /// something upstream failed or a source it reads (or an upstream node reads) is not
+    /// built yet (the node is skipped, `waiting for silver/customers`), then builds,
+    /// snapshots or checks it, and records its result.
     async fn run_node(
         &self,
         command: Command,
@@ -288,6 +292,10 @@ impl ModelRunner {
     ) -> Result<(), ModelError> {
         let id = &node.unique_id;
         if node.materialized == Some(Materialization::Ephemeral) {
+            // What reads an ephemeral reads its sources: it waits with it.
+            if let Some((_, table)) = self.waiting(command, node, progress).await? {
+                progress.waiting.insert(id.clone(), table);
+            }
             if let Ok((sql, _)) = self.compile(node, options.full_refresh).await {
                 progress.compiled.insert(id.clone(), sql);
             }
@@ -304,17 +312,11 @@ impl ModelRunner {
             progress.results.push(result);
             return Ok(());
         }
-        let missing = match command {
-            Command::Compile => None,
-            _ => {
-                self.missing_source(node, &mut progress.sources_present)
-                    .await?
-            }
-        };
-        if let Some(missing) = missing {
-            result.fail(&missing);
+        let waiting = self.waiting(command, node, progress).await?;
+        if let Some((message, table)) = waiting {
+            progress.waiting.insert(id.clone(), table);
+            result.message = message;
             result.completed_ms = now_ms();
-            progress.blocked.insert(id.clone());
             progress.results.push(result);
             return Ok(());
         }
@@ -455,12 +457,39 @@ impl ModelRunner {
         Ok(())
     }
 
-    /// Why `node` cannot run because a source table it reads is not in the store, if so.
+    /// Why `node` waits, if it does: the message and the table it waits for. A node
+    /// over a source not built yet waits for it (`waiting for silver/customers`), and so
+    /// does what reads such a node (`waiting for silver/customers upstream`): skipped,
+    /// not failed, so a later run builds them once the source exists. A compile waits
+    /// for nothing.
+    async fn waiting(
+        &self,
+        command: Command,
+        node: &Node,
+        progress: &mut Progress,
+    ) -> Result<Option<(String, String)>, ModelError> {
+        let upstream = node
+            .depends_on
+            .iter()
+            .find_map(|parent| progress.waiting.get(parent))
+            .cloned();
+        Ok(match upstream {
+            Some(table) => Some((format!("waiting for {table} upstream"), table)),
+            None if command == Command::Compile => None,
+            None => self
+                .missing_source(node, &mut progress.sources_present)
+                .await?
+                .map(|table| (format!("waiting for {table}"), table)),
+        })
+    }
+
+    /// The store path of the first source table `node` reads that is not in the store
+    /// yet (`silver/customers`), if any.
     async fn missing_source(
         &self,
         node: &Node,
         present: &mut BTreeMap<String, bool>,
-    ) -> Result<Option<ModelError>, ModelError> {
+    ) -> Result<Option<String>, ModelError> {
         for id in &node.depends_on {
             let Some(source) = self.project.sources.get(id) else {
                 continue;
@@ -478,12 +507,7 @@ impl ModelRunner {
                 }
             };
             if !exists {
-                return Ok(Some(ModelError::MissingSource {
-                    node: node.name.clone(),
-                    path: node.original_file_path.clone(),
-                    source_table: format!("{}.{}", source.source, source.name),
-                    table_path: path,
-                }));
+                return Ok(Some(path));
             }
         }
         Ok(None)

@@ -90,14 +90,6 @@ pub enum SilverError {
         /// The entities that have a pipeline.
         known: String,
     },
-    /// A lookup table the pipeline needs does not exist.
-    #[error("{entity}: lookup table {table} does not exist yet (run Silver for it first)")]
-    MissingLookup {
-        /// The entity.
-        entity: String,
-        /// The table's path in the store.
-        table: String,
-    },
     /// The batch holds a key twice when it reaches the merge.
     #[error("{file}: the rows reaching the merge hold key {key} twice (is the dedupe step switched off?)")]
     DuplicateKey {
@@ -231,6 +223,41 @@ fn progress_key(entity: &str) -> String {
 
 fn run_key(entity: &str, bronze_version: i64) -> String {
     format!("silver/{entity}/runs/{bronze_version:020}")
+}
+
+fn waiting_key(entity: &str) -> String {
+    format!("silver/{entity}/waiting")
+}
+
+/// What the checkpoint holds for an entity that waits for a lookup table:
+/// `silver/<entity>/waiting`, deleted when the entity runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SilverWaiting {
+    /// The entity.
+    pub(crate) entity: String,
+    /// The lookup table it waits for (`silver/locations`).
+    pub(crate) table: String,
+    /// When a run first found it waiting, in ms since the epoch.
+    pub(crate) since_ms: i64,
+}
+
+/// What the checkpoint says `entity` waits for, if it waits.
+pub(crate) async fn read_waiting(
+    checkpoint: &dyn CheckpointStore,
+    entity: &str,
+) -> Result<Option<SilverWaiting>, SilverError> {
+    let key = waiting_key(entity);
+    match checkpoint.get(&key).await? {
+        None => Ok(None),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|err| SilverError::CorruptCheckpoint {
+                    key,
+                    detail: err.to_string(),
+                })
+        }
+    }
 }
 
 /// What `checkpoint` holds for `entity`'s Silver stream ([`Silver::progress`]).
@@ -372,7 +399,9 @@ impl Silver {
         read_progress(self.checkpoint.as_ref(), entity).await
     }
 
-    /// Runs every pipeline, lookups first; stops at the first failure.
+    /// Runs every pipeline, lookups first; stops at the first failure. An entity whose
+    /// lookup table does not exist yet waits (its report says for what) and the others
+    /// go on.
     pub async fn run_all(&self, options: &SilverOptions) -> Result<Vec<SilverReport>, SilverError> {
         let mut reports = Vec::with_capacity(self.pipelines.len());
         for pipeline in &self.pipelines {
@@ -381,7 +410,8 @@ impl Silver {
         Ok(reports)
     }
 
-    /// Runs the pipeline of `entity`.
+    /// Runs the pipeline of `entity`; if a table it looks up does not exist yet, nothing
+    /// runs and the report's `waiting_for` names the table.
     pub async fn run(
         &self,
         entity: &str,
@@ -405,6 +435,13 @@ impl Silver {
         let bronze = DeltaTable::new(self.storage.clone(), warehouse::bronze_table(entity));
         if !bronze.exists().await? {
             report.note = Some(format!("{} does not exist yet", bronze.root()));
+            return Ok(report);
+        }
+        if let Some(table) = self.missing_lookup(pipeline).await? {
+            self.save_waiting(entity, &table).await?;
+            report.note = Some(format!("waiting for {table}"));
+            report.waiting_for = Some(table);
+            report.duration_ms = now_ms() - started;
             return Ok(report);
         }
         let snapshot = bronze.snapshot().await?;
@@ -508,6 +545,36 @@ impl Silver {
         Ok(report)
     }
 
+    /// The first table the pipeline looks up that does not exist yet, if any.
+    async fn missing_lookup(&self, pipeline: &Pipeline) -> Result<Option<String>, SilverError> {
+        for lookup in pipeline.lookups() {
+            if !DeltaTable::new(self.storage.clone(), lookup.table.clone())
+                .exists()
+                .await?
+            {
+                return Ok(Some(lookup.table));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records that `entity` waits for `table`, unless the checkpoint already says so.
+    async fn save_waiting(&self, entity: &str, table: &str) -> Result<(), SilverError> {
+        let known = read_waiting(self.checkpoint.as_ref(), entity).await?;
+        if known.is_some_and(|waiting| waiting.table == table) {
+            return Ok(());
+        }
+        let waiting = SilverWaiting {
+            entity: entity.to_owned(),
+            table: table.to_owned(),
+            since_ms: now_ms(),
+        };
+        // A plain struct of strings and numbers always serialises.
+        let value = serde_json::to_vec(&waiting).unwrap_or_default();
+        self.checkpoint.put(&waiting_key(entity), value).await?;
+        Ok(())
+    }
+
     /// Loads every table the pipeline looks up: for a key match, only the files that
     /// may hold the batch's values.
     async fn lookups(
@@ -523,12 +590,6 @@ impl Silver {
         } in pipeline.lookups()
         {
             let lookup = DeltaTable::new(self.storage.clone(), table.clone());
-            if !lookup.exists().await? {
-                return Err(SilverError::MissingLookup {
-                    entity: pipeline.entity.clone(),
-                    table,
-                });
-            }
             let snapshot = lookup.snapshot().await?;
             let wanted = matching.and_then(|matching| {
                 let key_type = snapshot
@@ -677,7 +738,8 @@ impl Silver {
             .write(
                 WriteBatch::new()
                     .put(progress_key(&report.entity), progress)
-                    .put(run_key(&report.entity, latest), run),
+                    .put(run_key(&report.entity, latest), run)
+                    .delete(waiting_key(&report.entity)),
             )
             .await?;
         Ok(())

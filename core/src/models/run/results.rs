@@ -79,7 +79,7 @@ pub enum NodeStatus {
     Success,
     /// A model failed.
     Error,
-    /// Not run because something upstream failed.
+    /// Not run: something upstream failed, or it waits for a source not built yet.
     Skipped,
     /// A test found no failing rows.
     Pass,
