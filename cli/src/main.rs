@@ -18,7 +18,9 @@ use medallion_core::bronze::{
 use medallion_core::checkpoint::FileCheckpointStore;
 use medallion_core::delta::DeltaTable;
 use medallion_core::history::{KeyHistory, VersionKind};
-use medallion_core::lakehouse::{apply_step_switches, Flow, Lakehouse, LakehouseError, Stage};
+use medallion_core::lakehouse::{
+    apply_step_switches, Flow, InferError, Lakehouse, LakehouseError, Stage,
+};
 use medallion_core::landing::{land_file, FileFormat, LandOutcome};
 use medallion_core::lineage::{column_lineage, ColumnRef};
 use medallion_core::models::{
@@ -91,6 +93,8 @@ enum Command {
     /// Build Silver (`silver/<entity>`) from the Bronze versions not yet processed,
     /// with the pipelines in <project>/silver/.
     Silver {
+        #[command(subcommand)]
+        action: Option<SilverCommand>,
         /// Only this entity (default: every pipeline, lookups first).
         #[arg(long)]
         entity: Option<String>,
@@ -193,6 +197,21 @@ enum Command {
     Project {
         #[command(subcommand)]
         action: ProjectCommand,
+    },
+}
+
+/// `medallion silver …`: the pipelines themselves.
+#[derive(Debug, Subcommand)]
+enum SilverCommand {
+    /// Infer a pipeline for a Bronze entity from a sample of its rows (types, null
+    /// markers, trims, key, sequence_by), write it to <project>/silver/<entity>.yml and
+    /// print it with what decided each column.
+    Init {
+        /// The entity: its Bronze table is bronze/<entity>.
+        entity: String,
+        /// Replace the entity's pipeline file if it has one.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -336,6 +355,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Silver {
+            action: Some(SilverCommand::Init { entity, replace }),
+            ..
+        } => {
+            let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
+            let lakehouse = Lakehouse::new(
+                Arc::new(warehouse()?),
+                Arc::new(checkpoint),
+                project_folder(&cli.project)?,
+            );
+            silver_init(&lakehouse, Arc::new(warehouse()?), &entity, replace).await
+        }
+        Command::Silver {
+            action: None,
             entity,
             full_refresh,
         } => {
@@ -636,6 +668,68 @@ async fn project_command(project: &Path, action: ProjectCommand) -> Result<(), F
             Ok(())
         }
     }
+}
+
+/// `silver init`: proposes `entity`'s pipeline, writes it into the project folder and
+/// prints it, then what decided each column.
+async fn silver_init(
+    lakehouse: &Lakehouse,
+    store: Arc<LocalFileSystem>,
+    entity: &str,
+    replace: bool,
+) -> Result<(), Failure> {
+    let proposal = if replace {
+        // The entity may have a pipeline: read its sample as a proposal would.
+        let table = DeltaTable::new(store, warehouse::bronze_table(entity));
+        if !table.exists().await? {
+            return Err(LakehouseError::from(InferError::NoBronzeTable {
+                table: table.root().to_owned(),
+            })
+            .into());
+        }
+        let (sample, rows_total) = silver::infer::read_sample(&table).await?;
+        silver::propose(entity, &sample, rows_total)
+    } else {
+        lakehouse.propose_pipeline(entity).await?
+    };
+    let path = lakehouse.save_pipeline(&proposal.draft, replace).await?;
+    print!("{}", proposal.draft.to_yaml());
+    println!();
+    println!(
+        "wrote {path}: read {} of {} rows of {}",
+        proposal.rows_read, proposal.rows_total, proposal.table
+    );
+    let width = proposal
+        .columns
+        .iter()
+        .map(|column| column.name.len())
+        .max()
+        .unwrap_or(0);
+    for column in &proposal.columns {
+        println!(
+            "  {:width$}  {}: {}",
+            column.name,
+            column.proposed.label(),
+            column.reason
+        );
+        if column.misfit_count > 0 {
+            let quoted: Vec<String> = column.misfits.iter().map(|v| format!("{v:?}")).collect();
+            println!(
+                "  {:width$}  {} values do not fit and will quarantine: {}",
+                "",
+                column.misfit_count,
+                quoted.join(", ")
+            );
+        }
+    }
+    println!("key: {}", proposal.key_reason);
+    if let Some(reason) = &proposal.sequence_reason {
+        println!("sequence_by: {reason}");
+    }
+    for note in &proposal.notes {
+        println!("note: {note}");
+    }
+    Ok(())
 }
 
 /// The project folder as a workspace: its files as they are.

@@ -391,6 +391,103 @@ fn silver_builds_incrementally_and_reports_each_entity() {
     );
 }
 
+#[test]
+fn silver_init_writes_an_inferred_pipeline_that_silver_then_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    let project = project.to_str().expect("utf-8");
+    let notes = dir.path().join("notes.csv");
+    std::fs::write(
+        &notes,
+        "note_id,written_at,body,score\n\
+         1,2026-01-05T10:00:00+01:00, hello  world ,\"1,234.5\"\n\
+         2,2026-01-06T10:00:00+01:00,NULL,2\n\
+         3,2026-01-07T10:00:00+01:00,bye,3.25\n",
+    )
+    .expect("write");
+    succeeded(&medallion(&[
+        "--warehouse",
+        warehouse,
+        "land",
+        notes.to_str().expect("utf-8"),
+    ]));
+    succeeded(&medallion(&["--warehouse", warehouse, "ingest"]));
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "silver",
+            "init",
+            "notes",
+            "--warehouse",
+            warehouse,
+            "--project",
+            project,
+        ];
+        args.extend_from_slice(extra);
+        medallion(&args)
+    };
+    let out = succeeded(&init(&[]));
+    let written = std::fs::read_to_string(format!("{project}/silver/notes.yml")).expect("written");
+    assert!(out.starts_with(&written), "{out}");
+    assert!(written.contains("key: note_id"), "{written}");
+    assert!(
+        written.contains("    transform: null_markers\n"),
+        "{written}"
+    );
+    assert!(
+        out.contains("wrote silver/notes.yml: read 3 of 3 rows of bronze/notes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  written_at  timestamp (ISO-8601 with offsets, in UTC): every value is an ISO-8601 timestamp with an offset: converted to UTC"),
+        "{out}"
+    );
+    assert!(out.contains("  score       decimal(10,2): "), "{out}");
+    assert!(
+        out.contains("key: note_id is unique and never null in the 3 rows read"),
+        "{out}"
+    );
+
+    let again = init(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr).trim(),
+        "error: notes already has a Silver pipeline (silver/notes.yml)"
+    );
+    succeeded(&init(&["--replace"]));
+    let missing = medallion(&[
+        "silver",
+        "init",
+        "riders",
+        "--warehouse",
+        warehouse,
+        "--project",
+        project,
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+
+    let built = succeeded(&medallion(&[
+        "silver",
+        "--warehouse",
+        warehouse,
+        "--project",
+        project,
+    ]));
+    assert!(built.contains("silver/notes"), "{built}");
+    assert!(built.contains("3 rows in"), "{built}");
+    let shown = succeeded(&medallion(&[
+        "--warehouse",
+        warehouse,
+        "show",
+        "silver/notes",
+    ]));
+    assert!(shown.contains("2026-01-05T09:00:00"), "{shown}");
+    assert!(shown.contains("1234.50"), "{shown}");
+    assert!(shown.contains("| hello world |"), "{shown}");
+}
+
 /// The core's fixture dbt project, with its two Silver source tables written into
 /// `warehouse` (orders 1 to 4, customers 1 to 3).
 #[test]

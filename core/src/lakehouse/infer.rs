@@ -4,8 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::silver_view::step_configs;
 use super::{Lakehouse, LakehouseError, SilverStepView};
-use crate::silver::{PipelineDraft, PipelineProposal};
+use crate::delta::DeltaTable;
+use crate::silver::infer::read_sample;
+use crate::silver::{propose, Pipeline, PipelineDraft, PipelineProposal, SilverError};
+use crate::warehouse;
 
 /// Why a proposal or a save cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,35 +48,133 @@ pub struct PipelinePreview {
     pub error: Option<String>,
 }
 
+/// The entity of a pipeline file's project path: `silver/trips.yml` is `trips`.
+fn file_entity(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))
+        .unwrap_or(name)
+}
+
+/// `entity`, if it is a valid entity name.
+fn checked_entity(entity: &str) -> Result<&str, InferError> {
+    let valid = !entity.is_empty()
+        && entity
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    match valid {
+        true => Ok(entity),
+        false => Err(InferError::InvalidEntity {
+            entity: entity.to_owned(),
+        }),
+    }
+}
+
 impl Lakehouse {
     /// The Bronze entities without a Silver pipeline, sorted: their proposals come from
     /// [`Lakehouse::propose_pipeline`].
     pub async fn entities_without_pipeline(&self) -> Result<Vec<String>, LakehouseError> {
-        unimplemented!()
+        let files = self.pipeline_files().await?;
+        let with_pipeline: Vec<&str> = files.iter().map(|(path, _)| file_entity(path)).collect();
+        let mut entities: Vec<String> = warehouse::list_tables(self.storage.as_ref())
+            .await?
+            .iter()
+            .filter_map(|table| table.strip_prefix("bronze/"))
+            .filter(|entity| !with_pipeline.contains(entity))
+            .map(str::to_owned)
+            .collect();
+        entities.sort();
+        Ok(entities)
     }
 
-    /// Reads up to [`crate::silver::SAMPLE_ROWS`] rows of `bronze/<entity>` and proposes
-    /// a pipeline. Fails if the entity has a pipeline or its Bronze table does not exist.
+    /// The project path of `entity`'s pipeline file, if it has one.
+    async fn pipeline_file_of(&self, entity: &str) -> Result<Option<String>, LakehouseError> {
+        Ok(self
+            .pipeline_files()
+            .await?
+            .into_iter()
+            .map(|(path, _)| path)
+            .find(|path| file_entity(path) == entity))
+    }
+
+    /// Reads up to [`crate::silver::SAMPLE_ROWS`] rows of `bronze/<entity>` (the newest
+    /// files first) and proposes a pipeline. Fails if the entity has a pipeline or its
+    /// Bronze table does not exist.
     pub async fn propose_pipeline(&self, entity: &str) -> Result<PipelineProposal, LakehouseError> {
-        let _ = entity;
-        unimplemented!()
+        let entity = checked_entity(entity)?;
+        if let Some(file) = self.pipeline_file_of(entity).await? {
+            return Err(InferError::HasPipeline {
+                entity: entity.to_owned(),
+                file,
+            }
+            .into());
+        }
+        let table = DeltaTable::new(self.storage.clone(), warehouse::bronze_table(entity));
+        if !table.exists().await? {
+            return Err(InferError::NoBronzeTable {
+                table: table.root().to_owned(),
+            }
+            .into());
+        }
+        let (sample, rows_total) = read_sample(&table).await?;
+        Ok(propose(entity, &sample, rows_total))
     }
 
     /// The draft's YAML and its steps as the Silver view lists them, or the error that
     /// names the problem. No IO.
     pub fn preview_pipeline(draft: &PipelineDraft) -> PipelinePreview {
-        let _ = draft;
-        unimplemented!()
+        let yaml = draft.to_yaml();
+        let file = format!("silver/{}.yml", draft.entity);
+        let configs = step_configs(&yaml);
+        let steps = Pipeline::parse(&file, &yaml)
+            .map(|pipeline| {
+                pipeline
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(index, step)| SilverStepView {
+                        position: index + 1,
+                        name: step.name.clone(),
+                        transform: step.transform.kind().to_owned(),
+                        description: step.description.clone(),
+                        declared_enabled: step.enabled,
+                        enabled: step.enabled,
+                        config: configs.get(index).cloned().unwrap_or_default(),
+                        last: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        PipelinePreview {
+            yaml,
+            steps,
+            error: draft.pipeline().err().map(|err| err.to_string()),
+        }
     }
 
-    /// Writes the draft as `silver/<entity>.yml` into the workspace (an existing file
-    /// only with `replace`), and returns that project path.
+    /// Writes the draft as `silver/<entity>.yml` into the workspace (over an existing
+    /// pipeline file only with `replace`), and returns that project path. A draft that
+    /// is not a valid pipeline is refused with its problem.
     pub async fn save_pipeline(
         &self,
         draft: &PipelineDraft,
         replace: bool,
     ) -> Result<String, LakehouseError> {
-        let _ = (draft, replace);
-        unimplemented!()
+        let entity = checked_entity(&draft.entity)?;
+        draft.pipeline().map_err(SilverError::from)?;
+        let path = format!("silver/{entity}.yml");
+        match self.pipeline_file_of(entity).await? {
+            Some(file) if !replace => {
+                return Err(InferError::HasPipeline {
+                    entity: entity.to_owned(),
+                    file,
+                }
+                .into())
+            }
+            Some(file) if file != path => self.workspace.delete(&file).await?,
+            _ => {}
+        }
+        self.workspace.write(&path, &draft.to_yaml()).await?;
+        Ok(path)
     }
 }

@@ -293,7 +293,7 @@ pub async fn apply_step_switches(
 }
 
 /// Each step's YAML, in order, from a pipeline file's text (which parsed already).
-fn step_configs(text: &str) -> Vec<String> {
+pub(super) fn step_configs(text: &str) -> Vec<String> {
     let Ok(serde_yaml_ng::Value::Mapping(file)) = serde_yaml_ng::from_str(text) else {
         return Vec::new();
     };

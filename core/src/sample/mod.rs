@@ -19,7 +19,7 @@ mod entities;
 mod expected;
 mod land;
 mod reference;
-mod rng;
+pub(crate) mod rng;
 mod table;
 
 use std::fmt;

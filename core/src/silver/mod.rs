@@ -4,7 +4,8 @@
 //!
 //! - [`Transform`]: a named, configurable step from Arrow rows to Arrow rows that
 //!   may reject rows with a reason. The built-ins are in [`transforms`]: rename,
-//!   select, cast, trim (with case), standardize_phone, parse_timestamp, parse_money,
+//!   select, cast, trim (with case), null_markers, standardize_phone, parse_timestamp,
+//!   parse_date, parse_money (with decimal commas), flatten,
 //!   dedupe, derive, enrich and validate.
 //! - [`Pipeline`]: one entity's steps, declared as data in `models/silver/<entity>.yml`
 //!   with the business key, the column that orders versions (`sequence_by`), the
@@ -16,7 +17,7 @@
 //!   `silver/<entity>_quarantine` with `_error`, `_step`, `_source_file` and
 //!   `_batch_id`, and merges the rest into `silver/<entity>` on the key: a newer
 //!   version replaces the row, an older or identical one changes nothing, a deletion
-//!   removes it. Every commit carries `txn {appId: medallion-silver-<entity>,
+//!   removes it. A pipeline without a key appends its rows instead. Every commit carries `txn {appId: medallion-silver-<entity>,
 //!   version: <Bronze version>}`, so a run interrupted after a commit is not applied
 //!   twice. A full refresh rebuilds both tables from all of Bronze and gives the same
 //!   rows.
@@ -519,9 +520,11 @@ impl Silver {
                 .into());
             }
         }
-        if let Some(key) =
-            source::first_duplicate_key(&output, &pipeline.key).map_err(source_error)?
-        {
+        let duplicate = match pipeline.key.is_empty() {
+            true => None,
+            false => source::first_duplicate_key(&output, &pipeline.key).map_err(source_error)?,
+        };
+        if let Some(key) = duplicate {
             return Err(SilverError::DuplicateKey {
                 file: pipeline.file.clone(),
                 key,
@@ -710,6 +713,15 @@ impl Silver {
                 metrics: Default::default(),
                 checkpoint_error: None,
             });
+        }
+        if pipeline.key.is_empty() {
+            // No key to merge on: every row is a new one.
+            let options = WriteOptions {
+                txn,
+                merge_schema: true,
+                ..Default::default()
+            };
+            return Ok(table.append(&[rows], options).await?);
         }
         let options = MergeOptions {
             keys: pipeline.key.clone(),

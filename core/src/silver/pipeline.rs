@@ -46,7 +46,8 @@ pub struct Pipeline {
     pub entity: String,
     /// What the pipeline does.
     pub description: Option<String>,
-    /// The business key the Silver table is merged on.
+    /// The business key the Silver table is merged on; empty: Silver appends every
+    /// row (a full refresh overwrites).
     pub key: Vec<String>,
     /// The column whose latest value wins when a key arrives again (`updated_at`);
     /// without it, the last arrival wins.
@@ -66,7 +67,8 @@ pub struct Pipeline {
 struct PipelineFile {
     #[serde(default)]
     description: Option<String>,
-    key: Columns,
+    #[serde(default)]
+    key: Option<Columns>,
     #[serde(default)]
     sequence_by: Option<String>,
     #[serde(default)]
@@ -190,11 +192,24 @@ impl Pipeline {
                 transform,
             });
         }
+        let key = parsed.key.map(|key| key.to_vec()).unwrap_or_default();
+        if key.is_empty() {
+            let needs_key = [
+                ("sequence_by", parsed.sequence_by.is_some()),
+                ("delete_marker", parsed.delete_marker.is_some()),
+            ];
+            if let Some((name, _)) = needs_key.iter().find(|(_, set)| *set) {
+                return Err(error(
+                    None,
+                    format!("`{name}` needs a `key` (without one Silver appends every row)"),
+                ));
+            }
+        }
         Ok(Self {
             file: file.to_owned(),
             entity,
             description: parsed.description,
-            key: parsed.key.to_vec(),
+            key,
             sequence_by: parsed.sequence_by,
             delete_marker: parsed.delete_marker,
             optional_columns: parsed.optional_columns,
@@ -451,7 +466,7 @@ steps:
         let file = "models/silver/trips.yml";
         for (text, want) in [
             ("key: id\nsteps: [\n", "models/silver/trips.yml: "),
-            ("steps: []\n", "missing field `key`"),
+            ("key: id\n", "missing field `steps`"),
             ("key: id\nstep: []\n", "unknown field `step`"),
             ("key: id\nsteps:\n  - cast\n", "step 1: a step is a mapping"),
             ("key: id\nsteps:\n  - columns: [a]\n", "step 1: `transform:` is missing"),
@@ -478,6 +493,19 @@ steps:
         }
         let err = Pipeline::parse("models/silver/.yml", "key: a\nsteps: []").unwrap_err();
         assert!(err.detail.contains("<entity>.yml"));
+    }
+
+    #[test]
+    fn a_pipeline_without_a_key_appends_and_refuses_what_needs_one() {
+        for text in ["steps: []", "key: []\nsteps: []"] {
+            let pipeline = Pipeline::parse("silver/notes.yml", text).unwrap();
+            assert!(pipeline.key.is_empty(), "{text}");
+        }
+        let err = Pipeline::parse("silver/notes.yml", "sequence_by: at\nsteps: []").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "silver/notes.yml: `sequence_by` needs a `key` (without one Silver appends every row)"
+        );
     }
 
     #[test]

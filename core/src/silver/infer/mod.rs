@@ -13,6 +13,10 @@ pub(crate) mod shapes;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
+use std::collections::BTreeSet;
+
+use arrow::array::StringArray;
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +72,38 @@ impl ColumnType {
     /// commas`, `date (%d.%m.%Y)`, `timestamp (%m/%d/%Y %H:%M:%S, read as UTC)`,
     /// `timestamp (ISO-8601 with offsets, in UTC)`, `JSON text`, `flattened: lat, lon`.
     pub fn label(&self) -> String {
-        unimplemented!()
+        match self {
+            ColumnType::Text => "text".to_owned(),
+            ColumnType::Integer => "bigint".to_owned(),
+            ColumnType::Decimal {
+                precision,
+                scale,
+                decimal_comma,
+            } => format!(
+                "decimal({precision},{scale}){}",
+                if *decimal_comma {
+                    " with decimal commas"
+                } else {
+                    ""
+                }
+            ),
+            ColumnType::Boolean => "boolean".to_owned(),
+            ColumnType::Date { format } => format!("date ({format})"),
+            ColumnType::Timestamp { format, timezone } => {
+                let utc = timezone.eq_ignore_ascii_case("utc");
+                match format.as_str() {
+                    "iso8601" if utc => "timestamp (ISO-8601 with offsets, in UTC)".to_owned(),
+                    "iso8601" => format!(
+                        "timestamp (ISO-8601 with offsets, in UTC; without one read as {timezone})"
+                    ),
+                    "epoch_seconds" => "timestamp (epoch seconds, UTC)".to_owned(),
+                    "epoch_millis" => "timestamp (epoch milliseconds, UTC)".to_owned(),
+                    format => format!("timestamp ({format}, read as {timezone})"),
+                }
+            }
+            ColumnType::Json => "JSON text".to_owned(),
+            ColumnType::Flatten { fields } => format!("flattened: {}", fields.join(", ")),
+        }
     }
 }
 
@@ -105,14 +140,14 @@ impl PipelineDraft {
     /// The pipeline file's text, with a header comment saying it was inferred and may
     /// be edited.
     pub fn to_yaml(&self) -> String {
-        unimplemented!()
+        self.yaml()
     }
 
     /// The pipeline it declares (`to_yaml()` parsed as `silver/<entity>.yml`), or why
     /// not: a key or `sequence_by` that is not a column, a `sequence_by` that is not a
     /// timestamp or has no key.
     pub fn pipeline(&self) -> Result<Pipeline, PipelineError> {
-        unimplemented!()
+        self.checked_pipeline()
     }
 }
 
@@ -139,6 +174,62 @@ pub struct ColumnEvidence {
     pub distinct: u64,
     /// Why this type, in one sentence.
     pub reason: String,
+}
+
+impl ColumnEvidence {
+    /// The types the user may pick for this column, the proposed one first: text,
+    /// bigint, the decimal (with and without decimal commas), boolean, the dates and
+    /// timestamps in every format the steps read, JSON text.
+    pub fn choices(&self) -> Vec<ColumnType> {
+        let (precision, scale) = match self.proposed {
+            ColumnType::Decimal {
+                precision, scale, ..
+            } => (precision, scale),
+            _ => (12, 2),
+        };
+        let mut choices = vec![
+            self.proposed.clone(),
+            ColumnType::Text,
+            ColumnType::Integer,
+            ColumnType::Decimal {
+                precision,
+                scale,
+                decimal_comma: false,
+            },
+            ColumnType::Decimal {
+                precision,
+                scale,
+                decimal_comma: true,
+            },
+            ColumnType::Boolean,
+        ];
+        for format in ["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y"] {
+            choices.push(ColumnType::Date {
+                format: format.to_owned(),
+            });
+        }
+        for format in [
+            "iso8601",
+            "%m/%d/%Y %H:%M:%S",
+            "%d/%m/%Y %H:%M:%S",
+            "%d.%m.%Y %H:%M",
+            "epoch_seconds",
+            "epoch_millis",
+        ] {
+            choices.push(ColumnType::Timestamp {
+                format: format.to_owned(),
+                timezone: "UTC".to_owned(),
+            });
+        }
+        choices.push(ColumnType::Json);
+        let mut unique: Vec<ColumnType> = Vec::with_capacity(choices.len());
+        for choice in choices {
+            if !unique.contains(&choice) {
+                unique.push(choice);
+            }
+        }
+        unique
+    }
 }
 
 /// Core's proposal for an entity without a pipeline.
@@ -168,6 +259,255 @@ pub struct PipelineProposal {
 /// Bronze keeps them, or typed Parquet columns, with Bronze's metadata columns). Pure:
 /// no IO. `rows_total` is the Bronze table's size, for the report.
 pub fn propose(entity: &str, sample: &RecordBatch, rows_total: u64) -> PipelineProposal {
-    let _ = (entity, sample, rows_total);
-    unimplemented!()
+    let rows_read = sample.num_rows();
+    let corrupt: Vec<bool> = match text_values(sample, "_corrupt_record") {
+        Some(values) => values.iter().map(Option::is_some).collect(),
+        None => vec![false; rows_read],
+    };
+    let rows = corrupt.iter().filter(|corrupt| !**corrupt).count();
+    let mut notes = Vec::new();
+    if rows < rows_read {
+        notes.push(format!(
+            "{} of the {rows_read} rows read are corrupt records: reject_corrupt quarantines \
+             them, and the types come from the other {rows}",
+            rows_read - rows
+        ));
+    }
+    if (rows_read as u64) < rows_total {
+        notes.push(format!(
+            "read the {rows_read} newest of the {rows_total} rows of bronze/{entity}"
+        ));
+    }
+    let mut columns = Vec::new();
+    let mut draft_columns = Vec::new();
+    let mut markers: Vec<String> = Vec::new();
+    for field in sample.schema().fields() {
+        let name = field.name();
+        if crate::bronze::METADATA_COLUMNS.contains(&name.as_str()) || name.starts_with("__") {
+            continue;
+        }
+        let column = column_evidence(name, sample, &corrupt, field.data_type());
+        for marker in &column.null_markers {
+            if !markers.iter().any(|m| m.eq_ignore_ascii_case(marker)) {
+                markers.push(marker.clone());
+            }
+        }
+        if matches!(
+            column.proposed,
+            ColumnType::Flatten { .. } | ColumnType::Json
+        ) {
+            notes.push(format!("{name}: {}", column.reason));
+        }
+        draft_columns.push(DraftColumn {
+            name: name.clone(),
+            column_type: column.proposed.clone(),
+            trim: column.proposed == ColumnType::Text && column.padded > 0,
+        });
+        columns.push(column);
+    }
+    let (key, key_reason) = business_key(entity, &columns, rows as u64);
+    let (sequence_by, sequence_reason) = match &key {
+        Some(_) => sequence_column(&columns),
+        None => (None, None),
+    };
+    PipelineProposal {
+        entity: entity.to_owned(),
+        table: format!("bronze/{entity}"),
+        rows_read: rows_read as u64,
+        rows_total,
+        columns,
+        key_reason,
+        sequence_reason,
+        notes,
+        draft: PipelineDraft {
+            entity: entity.to_owned(),
+            columns: draft_columns,
+            key,
+            sequence_by,
+            null_markers: markers,
+            disabled_steps: Vec::new(),
+        },
+    }
+}
+
+/// Column `name` of `batch` as text (typed values in Arrow's display form), or `None`
+/// when the batch has no such column or it cannot be shown as text.
+fn text_values(batch: &RecordBatch, name: &str) -> Option<Vec<Option<String>>> {
+    let array = batch.column_by_name(name)?;
+    let text = arrow::compute::cast(array, &DataType::Utf8).ok()?;
+    let strings = text.as_any().downcast_ref::<StringArray>()?;
+    Some(strings.iter().map(|v| v.map(str::to_owned)).collect())
+}
+
+/// What the inference sees in column `name` of `sample`, corrupt rows left out.
+fn column_evidence(
+    name: &str,
+    sample: &RecordBatch,
+    corrupt: &[bool],
+    data_type: &DataType,
+) -> ColumnEvidence {
+    let Some(values) = text_values(sample, name) else {
+        return ColumnEvidence {
+            name: name.to_owned(),
+            proposed: ColumnType::Text,
+            examples: Vec::new(),
+            misfits: Vec::new(),
+            misfit_count: 0,
+            nulls: 0,
+            null_markers: Vec::new(),
+            padded: 0,
+            distinct: 0,
+            reason: format!("a {data_type} column: kept as Bronze typed it"),
+        };
+    };
+    let mut nulls = 0u64;
+    let mut padded = 0u64;
+    let mut null_markers: Vec<String> = Vec::new();
+    let mut present: Vec<&str> = Vec::new();
+    for value in values
+        .iter()
+        .zip(corrupt)
+        .filter(|(_, corrupt)| !**corrupt)
+        .map(|(value, _)| value)
+    {
+        let Some(value) = value.as_deref() else {
+            nulls += 1;
+            continue;
+        };
+        let trimmed = value.trim();
+        if trimmed != value || trimmed.contains("  ") {
+            padded += 1;
+        }
+        if trimmed.is_empty() {
+            nulls += 1;
+            continue;
+        }
+        if let Some(marker) = types::NULL_MARKERS
+            .iter()
+            .find(|marker| marker.eq_ignore_ascii_case(trimmed))
+        {
+            nulls += 1;
+            if !null_markers.iter().any(|m| m.eq_ignore_ascii_case(marker)) {
+                null_markers.push((*marker).to_owned());
+            }
+            continue;
+        }
+        present.push(trimmed);
+    }
+    let distinct = present.iter().collect::<BTreeSet<_>>().len() as u64;
+    let classified = types::classify(name, &present);
+    ColumnEvidence {
+        name: name.to_owned(),
+        proposed: classified.column_type,
+        examples: classified.examples,
+        misfits: classified.misfits,
+        misfit_count: classified.misfit_count,
+        nulls,
+        null_markers,
+        padded,
+        distinct,
+        reason: classified.reason,
+    }
+}
+
+/// `entity` in the singular: `trips` → `trip`, `categories` → `category`.
+fn singular(entity: &str) -> String {
+    if let Some(stem) = entity.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = entity
+        .strip_suffix("sses")
+        .map(|stem| format!("{stem}ss"))
+        .or_else(|| entity.strip_suffix("xes").map(|stem| format!("{stem}x")))
+    {
+        stem
+    } else {
+        entity.strip_suffix('s').unwrap_or(entity).to_owned()
+    }
+}
+
+/// How strongly a column's name says it is the entity's key: 2 for `<entity>_id` or
+/// `id`, 1 for another `*_id`, `*ID`, `*_key` or `*uuid`, 0 otherwise.
+fn key_rank(entity: &str, name: &str) -> u8 {
+    let lower = name.to_ascii_lowercase();
+    let own = format!("{}_id", singular(entity));
+    if lower == "id" || lower == own || lower == format!("{entity}_id") {
+        2
+    } else if lower.ends_with("_id")
+        || name.ends_with("ID")
+        || name.ends_with("Id")
+        || lower.ends_with("_key")
+        || lower.ends_with("uuid")
+    {
+        1
+    } else {
+        0
+    }
+}
+
+/// The business key: an id-like column, unique and never null in the sample, whose
+/// values are text or whole numbers; the entity's own id first. Or none, and why.
+fn business_key(entity: &str, columns: &[ColumnEvidence], rows: u64) -> (Option<String>, String) {
+    let mut candidates: Vec<(&ColumnEvidence, u8)> = columns
+        .iter()
+        .map(|column| (column, key_rank(entity, &column.name)))
+        .filter(|(column, rank)| {
+            *rank > 0 && matches!(column.proposed, ColumnType::Integer | ColumnType::Text)
+        })
+        .collect();
+    candidates.sort_by_key(|(_, rank)| std::cmp::Reverse(*rank));
+    let unique = candidates.iter().find(|(column, _)| {
+        rows > 0 && column.nulls == 0 && column.misfit_count == 0 && column.distinct == rows
+    });
+    if let Some((column, _)) = unique {
+        return (
+            Some(column.name.clone()),
+            format!(
+                "{} is unique and never null in the {rows} rows read",
+                column.name
+            ),
+        );
+    }
+    let why = candidates
+        .first()
+        .map(|(column, _)| {
+            if column.nulls > 0 {
+                format!("{} is null in {} rows, ", column.name, column.nulls)
+            } else {
+                format!(
+                    "{} repeats ({} distinct values in {rows} rows), ",
+                    column.name, column.distinct
+                )
+            }
+        })
+        .unwrap_or_default();
+    (
+        None,
+        format!("{why}no id column is unique and never null: every row is kept (append)"),
+    )
+}
+
+/// The update timestamp whose latest value wins, if a column is named like one.
+fn sequence_column(columns: &[ColumnEvidence]) -> (Option<String>, Option<String>) {
+    let named = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        matches!(
+            lower.as_str(),
+            "updated_at" | "modified_at" | "last_modified" | "update_time" | "last_updated"
+        ) || lower.ends_with("_updated_at")
+    };
+    columns
+        .iter()
+        .find(|column| {
+            named(&column.name) && matches!(column.proposed, ColumnType::Timestamp { .. })
+        })
+        .map(|column| {
+            (
+                Some(column.name.clone()),
+                Some(format!(
+                    "{} is a timestamp named like an update time: a key's latest version wins",
+                    column.name
+                )),
+            )
+        })
+        .unwrap_or((None, None))
 }

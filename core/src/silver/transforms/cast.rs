@@ -90,7 +90,9 @@ impl Transform for Cast {
 /// Parses money into a decimal: `columns: [fare_amount]`, with `precision` (12) and
 /// `scale` (2). Text may carry a currency sign, thousands separators or accounting
 /// parentheses (`$1,234.50`, `(12.00)`); numbers are rounded half away from zero to
-/// the scale. Anything else rejects the row (or is null with `on_error: null`).
+/// the scale. With `decimal_comma: true` the comma is the decimal separator and the
+/// point (or a space) groups thousands, as in European exports (`1.234,50` is
+/// 1234.50). Anything else rejects the row (or is null with `on_error: null`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParseMoney {
@@ -102,6 +104,9 @@ pub struct ParseMoney {
     /// Digits after the point.
     #[serde(default = "default_scale")]
     pub scale: i8,
+    /// Whether text writes the decimal separator as a comma (`12,50`).
+    #[serde(default)]
+    pub decimal_comma: bool,
     /// What a value that is not money does.
     #[serde(default)]
     pub on_error: OnError,
@@ -115,17 +120,24 @@ fn default_scale() -> i8 {
     2
 }
 
-/// `text` as a decimal with `scale` digits after the point (unscaled), if it is one.
-pub(crate) fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
+/// `text` as a decimal with `scale` digits after the point (unscaled), if it is one;
+/// with `decimal_comma` the comma separates the decimals and points group thousands.
+pub(crate) fn parse_decimal(text: &str, scale: u32, decimal_comma: bool) -> Option<i128> {
     let mut text = text.trim();
     let mut negative = false;
     if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
         negative = true;
         text = inner.trim();
     }
+    let (grouping, decimal) = if decimal_comma {
+        ('.', ',')
+    } else {
+        (',', '.')
+    };
     let cleaned: String = text
         .chars()
-        .filter(|c| !matches!(c, '$' | '€' | '£' | '¥' | ',' | '_' | ' '))
+        .filter(|c| !matches!(c, '$' | '€' | '£' | '¥' | '_' | ' ' | '\u{a0}') && *c != grouping)
+        .map(|c| if c == decimal { '.' } else { c })
         .collect();
     let mut digits = cleaned.as_str();
     if let Some(rest) = digits.strip_prefix('-') {
@@ -194,7 +206,8 @@ impl Transform for ParseMoney {
                     values.push(None);
                     continue;
                 }
-                let parsed = parse_decimal(&text, scale).filter(|value| value.abs() < limit);
+                let parsed = parse_decimal(&text, scale, self.decimal_comma && !numeric)
+                    .filter(|value| value.abs() < limit);
                 if parsed.is_none() && self.on_error == OnError::Quarantine && error.is_none() {
                     *error = Some(format!(
                         "`{column}` is not a number: {}",
@@ -275,15 +288,15 @@ mod tests {
 
     #[test]
     fn parse_decimal_handles_signs_separators_and_rounding() {
-        assert_eq!(parse_decimal("12.5", 2), Some(1250));
-        assert_eq!(parse_decimal(" $1,234.567 ", 2), Some(123457));
-        assert_eq!(parse_decimal("(3.10)", 2), Some(-310));
-        assert_eq!(parse_decimal("-0.004", 2), Some(0));
-        assert_eq!(parse_decimal("-0.005", 2), Some(-1));
-        assert_eq!(parse_decimal("7", 2), Some(700));
-        assert_eq!(parse_decimal(".5", 2), Some(50));
+        assert_eq!(parse_decimal("12.5", 2, false), Some(1250));
+        assert_eq!(parse_decimal(" $1,234.567 ", 2, false), Some(123457));
+        assert_eq!(parse_decimal("(3.10)", 2, false), Some(-310));
+        assert_eq!(parse_decimal("-0.004", 2, false), Some(0));
+        assert_eq!(parse_decimal("-0.005", 2, false), Some(-1));
+        assert_eq!(parse_decimal("7", 2, false), Some(700));
+        assert_eq!(parse_decimal(".5", 2, false), Some(50));
         for bad in ["N/A", "", ".", "1.2.3", "12a", "--1", "1e3"] {
-            assert_eq!(parse_decimal(bad, 2), None, "{bad}");
+            assert_eq!(parse_decimal(bad, 2, false), None, "{bad}");
         }
     }
 
@@ -294,6 +307,7 @@ mod tests {
             columns: vec!["fare".to_owned()],
             precision: 12,
             scale: 2,
+            decimal_comma: false,
             on_error: OnError::Quarantine,
         };
         let out = step.apply(input, &StepContext::new()).unwrap();
@@ -325,5 +339,29 @@ mod tests {
         let too_big = test_batch(&[("fare", &[Some("12345678901.00")])]);
         let out = step.apply(too_big, &StepContext::new()).unwrap();
         assert_eq!(out.rejected.num_rows(), 1, "over precision 12");
+    }
+
+    #[test]
+    fn decimal_commas_read_european_amounts() {
+        assert_eq!(parse_decimal("1.234,50", 2, true), Some(123450));
+        assert_eq!(parse_decimal("12,5", 2, true), Some(1250));
+        assert_eq!(parse_decimal("-0,99 €", 2, true), Some(-99));
+        assert_eq!(parse_decimal("1 234,50", 2, true), Some(123450));
+        assert_eq!(parse_decimal("12,50", 2, false), Some(125000));
+        assert_eq!(parse_decimal("1,2,3", 2, true), None);
+        let input = test_batch(&[("betrag", &[Some("1.234,50"), Some("7,25"), Some("x")])]);
+        let step = ParseMoney {
+            columns: vec!["betrag".to_owned()],
+            precision: 10,
+            scale: 2,
+            decimal_comma: true,
+            on_error: OnError::Quarantine,
+        };
+        let out = step.apply(input, &StepContext::new()).unwrap();
+        assert_eq!(
+            strings(&out.rows, "betrag"),
+            [Some("1234.50".into()), Some("7.25".into())]
+        );
+        assert_eq!(out.reasons, ["`betrag` is not a number: \"x\""]);
     }
 }

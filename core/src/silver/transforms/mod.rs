@@ -5,6 +5,7 @@ mod columns;
 mod dedupe;
 mod derive;
 mod enrich;
+mod flatten;
 mod text;
 mod timestamp;
 mod validate;
@@ -16,21 +17,26 @@ pub use columns::{Rename, Select};
 pub use dedupe::Dedupe;
 pub use derive::{Derive, DerivedColumn};
 pub use enrich::{Enrich, EnrichJoin};
-pub use text::{Case, StandardizePhone, Trim};
-pub use timestamp::{ParseTimestamp, Zone};
+pub use flatten::Flatten;
+pub use text::{Case, NullMarkers, StandardizePhone, Trim};
+pub(crate) use timestamp::parse_instant;
+pub use timestamp::{ParseDate, ParseTimestamp, Zone};
 pub use validate::{Check, Rule, Severity, Validate};
 
 use super::transform::Transform;
 
 /// Every built-in, by the name pipeline files use after `transform:`.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 14] = [
     "rename",
     "select",
     "cast",
     "trim",
+    "null_markers",
     "standardize_phone",
     "parse_timestamp",
+    "parse_date",
     "parse_money",
+    "flatten",
     "dedupe",
     "derive",
     "enrich",
@@ -54,9 +60,12 @@ pub fn build(kind: &str, config: serde_yaml_ng::Value) -> Result<Arc<dyn Transfo
         "select" => from_config::<Select>(config),
         "cast" => from_config::<Cast>(config),
         "trim" => from_config::<Trim>(config),
+        "null_markers" => from_config::<NullMarkers>(config),
         "standardize_phone" => from_config::<StandardizePhone>(config),
         "parse_timestamp" => from_config::<ParseTimestamp>(config),
+        "parse_date" => from_config::<ParseDate>(config),
         "parse_money" => from_config::<ParseMoney>(config),
+        "flatten" => from_config::<Flatten>(config),
         "dedupe" => from_config::<Dedupe>(config),
         "derive" => from_config::<Derive>(config),
         "enrich" => from_config::<Enrich>(config),
@@ -128,9 +137,12 @@ mod tests {
             ("select", "columns: [a]"),
             ("cast", "columns: {a: bigint}"),
             ("trim", "columns: {a: title}"),
+            ("null_markers", "markers: ['NULL', N/A]"),
             ("standardize_phone", "columns: [a]"),
             ("parse_timestamp", "columns: [a]"),
-            ("parse_money", "columns: [a]"),
+            ("parse_date", "{columns: [a], formats: ['%d.%m.%Y']}"),
+            ("parse_money", "{columns: [a], decimal_comma: true}"),
+            ("flatten", "columns: {a: [x, y]}"),
             ("dedupe", "key: a"),
             ("derive", "columns: [{name: b, expr: a}]"),
             ("enrich", "{lookup: silver/x, key: k, joins: []}"),

@@ -1,4 +1,4 @@
-//! `trim` (with case normalisation) and `standardize_phone` (E.164).
+//! `trim` (with case normalisation), `null_markers` and `standardize_phone` (E.164).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -101,6 +101,68 @@ impl Transform for Trim {
                 .map(|value| value.and_then(|value| normalize(value, *case)))
                 .collect();
             batch = replace_column(&batch, index, Arc::new(normalized))?;
+        }
+        Ok(StepOutput::pass(batch))
+    }
+}
+
+/// Turns values that stand for a missing value into nulls before typing:
+/// `markers: [NULL, N/A]`, compared trimmed and ignoring case; an empty value is null
+/// too. `columns` lists the columns; without it every text column but Bronze's
+/// metadata.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NullMarkers {
+    /// The markers.
+    pub markers: Vec<String>,
+    /// The columns; `None`: every text column.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+}
+
+/// Whether `value` is empty or one of `markers` (trimmed, ignoring case).
+pub(crate) fn is_null_marker(value: &str, markers: &[String]) -> bool {
+    let value = value.trim();
+    value.is_empty() || markers.iter().any(|m| m.trim().eq_ignore_ascii_case(value))
+}
+
+impl NullMarkers {
+    /// The columns the step rewrites in `batch`.
+    fn targets(&self, batch: &RecordBatch) -> Vec<String> {
+        match &self.columns {
+            Some(columns) => columns.clone(),
+            None => batch
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| {
+                    f.data_type() == &arrow::datatypes::DataType::Utf8
+                        && !crate::silver::is_runner_column(f.name())
+                })
+                .map(|f| f.name().clone())
+                .collect(),
+        }
+    }
+}
+
+impl Transform for NullMarkers {
+    fn kind(&self) -> &'static str {
+        "null_markers"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        ColumnEffect::rewrites(self.columns.iter().flatten())
+    }
+
+    fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
+        let mut batch = input;
+        for column in self.targets(&batch) {
+            let (index, strings) = text_column(&batch, &column)?;
+            let cleaned: StringArray = strings
+                .iter()
+                .map(|value| value.filter(|value| !is_null_marker(value, &self.markers)))
+                .collect();
+            batch = replace_column(&batch, index, Arc::new(cleaned))?;
         }
         Ok(StepOutput::pass(batch))
     }
@@ -243,6 +305,41 @@ mod tests {
             Some("NEW YORK")
         );
         assert_eq!(normalize(" x  y ", Case::Keep).as_deref(), Some("x y"));
+    }
+
+    #[test]
+    fn null_markers_become_null_in_every_text_column_or_the_listed_ones() {
+        let input = test_batch(&[
+            ("a", &[Some(" null "), Some("N/A"), Some("x"), Some("")]),
+            ("b", &[Some("NULL"), None, Some("n/a "), Some("y")]),
+            ("_source_file", &[Some("NULL"), None, None, None]),
+        ]);
+        let markers = vec!["NULL".to_owned(), "N/A".to_owned()];
+        let every = NullMarkers {
+            markers: markers.clone(),
+            columns: None,
+        };
+        let out = every.apply(input.clone(), &StepContext::new()).unwrap();
+        assert_eq!(
+            strings(&out.rows, "a"),
+            [None, None, Some("x".into()), None]
+        );
+        assert_eq!(
+            strings(&out.rows, "b"),
+            [None, None, None, Some("y".into())]
+        );
+        assert_eq!(
+            strings(&out.rows, "_source_file")[0].as_deref(),
+            Some("NULL"),
+            "Bronze metadata is left alone"
+        );
+        let listed = NullMarkers {
+            markers,
+            columns: Some(vec!["a".to_owned()]),
+        };
+        let out = listed.apply(input, &StepContext::new()).unwrap();
+        assert_eq!(strings(&out.rows, "b")[0].as_deref(), Some("NULL"));
+        assert!(out.rows.column(0).is_null(1));
     }
 
     #[test]

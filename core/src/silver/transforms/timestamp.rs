@@ -1,8 +1,9 @@
-//! `parse_timestamp`: instants in several formats and offsets, into UTC.
+//! `parse_timestamp`: instants in several formats and offsets, into UTC; `parse_date`:
+//! calendar dates in a strftime format.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -18,10 +19,12 @@ use crate::silver::transform::{
 /// Parses instants into UTC timestamps (microseconds): `columns: [pickup_at]`.
 ///
 /// `formats` are tried in order: `iso8601` (RFC 3339 with `T` or a space, optional
-/// fraction, `Z` or an offset, or no offset), or a chrono `strftime` pattern such as
-/// `%m/%d/%Y %H:%M:%S`. A value without an offset is read in `timezone` (`UTC` or a
-/// fixed offset such as `-05:00`). Timestamps and dates already typed are converted.
-/// A value no format reads rejects the row (or is null with `on_error: null`).
+/// fraction, `Z` or an offset, or no offset), `epoch_seconds` or `epoch_millis`
+/// (a whole number since 1970-01-01 UTC, as text or as an integer column), or a chrono
+/// `strftime` pattern such as `%m/%d/%Y %H:%M:%S`. A value without an offset is read
+/// in `timezone` (`UTC` or a fixed offset such as `-05:00`). Timestamps and dates
+/// already typed are converted; an integer column needs an epoch format. A value no
+/// format reads rejects the row (or is null with `on_error: null`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParseTimestamp {
@@ -82,9 +85,24 @@ impl<'de> Deserialize<'de> for Zone {
     }
 }
 
-/// Microseconds since the epoch of `text` read with `format` (`iso8601` or strftime).
+/// The epoch formats: their name and the microseconds in one unit.
+const EPOCHS: [(&str, i64); 2] = [("epoch_seconds", 1_000_000), ("epoch_millis", 1_000)];
+
+/// Microseconds in one unit of `format`, if it is an epoch format.
+fn epoch_unit(format: &str) -> Option<i64> {
+    EPOCHS
+        .iter()
+        .find(|(name, _)| format.eq_ignore_ascii_case(name))
+        .map(|(_, micros)| *micros)
+}
+
+/// Microseconds since the epoch of `text` read with `format` (`iso8601`, an epoch
+/// format, or strftime).
 pub(crate) fn parse_instant(text: &str, format: &str, zone: Zone) -> Option<i64> {
     let text = text.trim();
+    if let Some(unit) = epoch_unit(format) {
+        return text.parse::<i64>().ok()?.checked_mul(unit);
+    }
     let local = |naive: NaiveDateTime| {
         zone.0
             .from_local_datetime(&naive)
@@ -173,6 +191,127 @@ impl Transform for ParseTimestamp {
                 }
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
                     cast(&source, &utc_micros())?
+                }
+                DataType::Int64 | DataType::Int32 | DataType::Int16 => {
+                    let unit = self
+                        .formats
+                        .iter()
+                        .find_map(|format| epoch_unit(format))
+                        .ok_or_else(|| TransformError::UnsupportedType {
+                            column: column.clone(),
+                            data_type: source.data_type().clone(),
+                        })?;
+                    let numbers = cast(&source, &DataType::Int64)?;
+                    let Some(numbers) = numbers.as_any().downcast_ref::<Int64Array>() else {
+                        return Err(TransformError::UnsupportedType {
+                            column: column.clone(),
+                            data_type: source.data_type().clone(),
+                        });
+                    };
+                    let mut values = Vec::with_capacity(numbers.len());
+                    for (row, error) in errors.iter_mut().enumerate() {
+                        let number = numbers.is_valid(row).then(|| numbers.value(row));
+                        let micros = number.and_then(|number| number.checked_mul(unit));
+                        if number.is_some()
+                            && micros.is_none()
+                            && self.on_error == OnError::Quarantine
+                            && error.is_none()
+                        {
+                            *error = Some(format!(
+                                "`{column}` is not a timestamp: {}",
+                                numbers.value(row)
+                            ));
+                        }
+                        values.push(micros);
+                    }
+                    Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+                }
+                other => {
+                    return Err(TransformError::UnsupportedType {
+                        column: column.clone(),
+                        data_type: other.clone(),
+                    })
+                }
+            };
+            batch = replace_column(&batch, index, parsed)?;
+        }
+        StepOutput::split(batch, errors)
+    }
+}
+
+/// Parses calendar dates (`date`): `columns: [signup_date]`, with `formats` tried in
+/// order (chrono `strftime` patterns; default `%Y-%m-%d`), such as `%d.%m.%Y` or
+/// `%m/%d/%Y`. Text is trimmed and an empty value is null; dates and timestamps
+/// already typed are converted. A value no format reads rejects the row (or is null
+/// with `on_error: null`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseDate {
+    /// The columns to parse.
+    pub columns: Vec<String>,
+    /// The formats to try, in order.
+    #[serde(default = "default_date_formats")]
+    pub formats: Vec<String>,
+    /// What a value that is not a date does.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+fn default_date_formats() -> Vec<String> {
+    vec!["%Y-%m-%d".to_owned()]
+}
+
+/// Days since 1970-01-01 of `text` read with the strftime `format`.
+pub(crate) fn parse_day(text: &str, format: &str) -> Option<i32> {
+    let date = NaiveDate::parse_from_str(text.trim(), format).ok()?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from(date.signed_duration_since(epoch).num_days()).ok()
+}
+
+impl Transform for ParseDate {
+    fn kind(&self) -> &'static str {
+        "parse_date"
+    }
+
+    fn column_effects(&self) -> Vec<ColumnEffect> {
+        ColumnEffect::rewrites(self.columns.iter())
+    }
+
+    fn apply(&self, input: RecordBatch, _: &StepContext) -> Result<StepOutput, TransformError> {
+        let mut errors: Vec<Option<String>> = vec![None; input.num_rows()];
+        let mut batch = input;
+        for column in &self.columns {
+            let index = column_index(&batch, column)?;
+            let source = batch.column(index).clone();
+            let parsed: Arc<dyn Array> = match source.data_type() {
+                DataType::Utf8 => {
+                    let Some(strings) = source.as_any().downcast_ref::<StringArray>() else {
+                        return Err(TransformError::UnsupportedType {
+                            column: column.clone(),
+                            data_type: DataType::Utf8,
+                        });
+                    };
+                    let mut values = Vec::with_capacity(strings.len());
+                    for (row, error) in errors.iter_mut().enumerate() {
+                        let text = strings.is_valid(row).then(|| strings.value(row));
+                        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+                            values.push(None);
+                            continue;
+                        };
+                        let day = self
+                            .formats
+                            .iter()
+                            .find_map(|format| parse_day(text, format));
+                        if day.is_none() && self.on_error == OnError::Quarantine && error.is_none()
+                        {
+                            *error = Some(format!("`{column}` is not a date: {}", quote(text)));
+                        }
+                        values.push(day);
+                    }
+                    Arc::new(Date32Array::from(values))
+                }
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+                    cast(&source, &DataType::Date32)?
                 }
                 other => {
                     return Err(TransformError::UnsupportedType {
@@ -307,5 +446,71 @@ mod tests {
 
         let numbers = crate::silver::transforms::int_batch("at", &[Some(1)]);
         assert!(step.apply(numbers, &StepContext::new()).is_err());
+    }
+
+    #[test]
+    fn epoch_seconds_and_millis_read_text_and_integer_columns() {
+        let utc = Zone::default();
+        let want = micros("2024-01-01T00:57:55Z");
+        assert_eq!(
+            parse_instant("1704070675", "epoch_seconds", utc),
+            Some(want)
+        );
+        assert_eq!(
+            parse_instant(" 1704070675000 ", "epoch_millis", utc),
+            Some(want)
+        );
+        assert_eq!(parse_instant("17040706.5", "epoch_seconds", utc), None);
+
+        let step = ParseTimestamp {
+            columns: vec!["at".to_owned()],
+            formats: vec!["epoch_millis".to_owned()],
+            timezone: Zone::default(),
+            on_error: OnError::Quarantine,
+        };
+        let numbers = crate::silver::transforms::int_batch("at", &[Some(1_704_070_675_000), None]);
+        let out = step.apply(numbers, &StepContext::new()).unwrap();
+        assert_eq!(
+            strings(&out.rows, "at"),
+            [Some("2024-01-01T00:57:55Z".into()), None]
+        );
+        let text = test_batch(&[("at", &[Some("1704070675000"), Some("soon")])]);
+        let out = step.apply(text, &StepContext::new()).unwrap();
+        assert_eq!(out.reasons, ["`at` is not a timestamp: \"soon\""]);
+    }
+
+    #[test]
+    fn parse_date_reads_each_format_and_quarantines_the_rest() {
+        let input = test_batch(&[(
+            "day",
+            &[
+                Some("31.12.2025"),
+                Some(" 2026-01-02 "),
+                Some("32.01.2026"),
+                Some(""),
+                None,
+            ],
+        )]);
+        let step = ParseDate {
+            columns: vec!["day".to_owned()],
+            formats: vec!["%d.%m.%Y".to_owned(), "%Y-%m-%d".to_owned()],
+            on_error: OnError::Quarantine,
+        };
+        let out = step.apply(input, &StepContext::new()).unwrap();
+        assert_eq!(out.reasons, ["`day` is not a date: \"32.01.2026\""]);
+        assert_eq!(
+            strings(&out.rows, "day"),
+            [
+                Some("2025-12-31".into()),
+                Some("2026-01-02".into()),
+                None,
+                None
+            ]
+        );
+        assert_eq!(out.rows.schema().field(0).data_type(), &DataType::Date32);
+        assert_eq!(
+            parse_day("01/02/2026", "%m/%d/%Y"),
+            parse_day("2026-01-02", "%Y-%m-%d")
+        );
     }
 }
