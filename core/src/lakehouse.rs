@@ -1081,6 +1081,314 @@ mod tests {
             });
     }
 
+    /// Lands one file of the bundled sample, `batch_00N/<name>`.
+    async fn land_sample_file(storage: &Arc<dyn Storage>, path: &str) {
+        let sample = crate::sample::generate(&crate::sample::bundled_spec()).expect("sample");
+        let file = sample
+            .files
+            .iter()
+            .find(|file| file.path == path)
+            .unwrap_or_else(|| panic!("{path} in the sample"));
+        crate::landing::land_file(storage.as_ref(), path, None, file.data.clone())
+            .await
+            .expect("land");
+    }
+
+    #[test]
+    fn trips_alone_wait_for_locations_while_the_rest_runs_and_run_once_it_lands() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                land_sample_file(&storage, "batch_002/trips.csv").await;
+                let mut seen = Vec::new();
+                let report = lakehouse
+                    .run(&Stage::ALL, &mut |progress| {
+                        seen.push(progress.clone());
+                        Flow::Continue
+                    })
+                    .await
+                    .expect("run all");
+                let trips = report
+                    .silver
+                    .iter()
+                    .find(|run| run.entity == "trips")
+                    .expect("trips ran");
+                assert_eq!(trips.waiting_for.as_deref(), Some("silver/locations"));
+                assert_eq!(trips.note.as_deref(), Some("waiting for silver/locations"));
+                let step = seen
+                    .iter()
+                    .find(|progress| progress.step == "silver/trips")
+                    .and_then(|progress| progress.run.clone())
+                    .expect("a progress for silver/trips");
+                assert_eq!(
+                    (step.status, step.message.as_str()),
+                    (NodeStatus::Skipped, "waiting for silver/locations")
+                );
+                // Gold ran: what reads a missing source waits, and nothing failed.
+                let gold = report.gold.as_ref().expect("gold ran");
+                assert!(gold.success());
+                assert_eq!(report.summary().failed, 0);
+                let message = |name: &str| {
+                    let result = gold.result(name).unwrap_or_else(|| panic!("{name}"));
+                    (result.status, result.message.clone())
+                };
+                assert_eq!(
+                    message("stg_customers"),
+                    (
+                        NodeStatus::Skipped,
+                        "waiting for silver/customers".to_owned()
+                    )
+                );
+                assert_eq!(
+                    message("stg_trips"),
+                    (NodeStatus::Skipped, "waiting for silver/trips".to_owned())
+                );
+                let (status, fact) = message("fact_trips");
+                assert_eq!(status, NodeStatus::Skipped);
+                assert!(
+                    fact.starts_with("waiting for silver/") && fact.ends_with(" upstream"),
+                    "{fact}"
+                );
+                // The board shows what is committed, and what waits.
+                let cards = lakehouse.board().await.expect("board");
+                let bronze = card(&cards, "bronze/trips");
+                assert_eq!((bronze.rows, bronze.has_pipeline), (Some(674), true));
+                let waiting = card(&cards, "silver/trips");
+                assert_eq!(
+                    (
+                        waiting.waiting_for.as_deref(),
+                        waiting.version,
+                        waiting.rows,
+                        waiting.operation.as_str(),
+                        waiting.change.as_str()
+                    ),
+                    (
+                        Some("silver/locations"),
+                        -1,
+                        None,
+                        "",
+                        "waiting for silver/locations"
+                    )
+                );
+                let tables: Vec<&str> = cards.iter().map(|card| card.table.as_str()).collect();
+                assert_eq!(tables, ["bronze/trips", "silver/trips"]);
+                let graph = lakehouse.lineage().await.expect("lineage");
+                let node = graph.node("silver.trips").expect("silver.trips");
+                assert_eq!(node.state.version, None);
+                assert_eq!(
+                    node.state.run.as_ref().map(|run| run.message.as_str()),
+                    Some("waiting for silver/locations")
+                );
+
+                // Locations land: the next run builds them, then trips.
+                land_sample_file(&storage, "batch_001/locations.csv").await;
+                let report = lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect("run again");
+                let built: Vec<(&str, Option<i64>)> = report
+                    .silver
+                    .iter()
+                    .filter(|run| run.waiting_for.is_none() && run.version.is_some())
+                    .map(|run| (run.entity.as_str(), run.version))
+                    .collect();
+                assert_eq!(built, [("locations", Some(1)), ("trips", Some(1))]);
+                let trips = report.silver.iter().find(|run| run.entity == "trips");
+                assert_eq!(trips.map(|run| run.rows_in), Some(674));
+                let cards = lakehouse.board().await.expect("board");
+                assert!(cards.iter().all(|card| card.waiting_for.is_none()));
+                assert_eq!(card(&cards, "silver/trips").version, 1);
+                let gold = report.gold.as_ref().expect("gold");
+                assert_eq!(
+                    gold.result("stg_trips").map(|r| r.status),
+                    Some(NodeStatus::Success)
+                );
+                assert_eq!(report.summary().failed, 0);
+            });
+    }
+
+    #[test]
+    fn a_failed_step_names_itself_and_what_stayed_committed() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                land_sample_file(&storage, "batch_001/locations.csv").await;
+                land_sample_file(&storage, "batch_001/customers.csv").await;
+                // A pipeline whose key is not in its output fails when it runs.
+                lakehouse
+                    .workspace()
+                    .write("silver/locations.yml", "key: no_such_column\nsteps: []\n")
+                    .await
+                    .expect("write");
+                let err = lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect_err("the locations step fails");
+                let LakehouseError::StepFailed {
+                    stage,
+                    table,
+                    committed,
+                    ..
+                } = &err
+                else {
+                    panic!("{err:?}");
+                };
+                assert_eq!(
+                    (*stage, table.as_str()),
+                    (Stage::Silver, "silver/locations")
+                );
+                assert_eq!(
+                    committed,
+                    &[
+                        "bronze/customers v1",
+                        "bronze/locations v1",
+                        "silver/customers v1",
+                        "silver/customers_quarantine v1"
+                    ]
+                );
+                assert_eq!(
+                    err.to_string(),
+                    "Silver step silver/locations failed: silver/locations.yml: \
+                     no_such_column is not in the pipeline's output. Still committed from \
+                     this run: bronze/customers v1, bronze/locations v1, silver/customers v1, \
+                     silver/customers_quarantine v1."
+                );
+                // The board shows what is committed.
+                let cards = lakehouse.board().await.expect("board");
+                assert_eq!(card(&cards, "silver/customers").version, 0);
+                // Again: nothing new is committed before the same step fails.
+                let err = lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect_err("fails again");
+                assert!(
+                    err.to_string().ends_with(
+                        "is not in the pipeline's output. Nothing of this run was committed."
+                    ),
+                    "{err}"
+                );
+            });
+    }
+
+    #[test]
+    fn a_new_silver_table_joins_the_silver_source_and_a_model_over_it_builds() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let (storage, lakehouse) = lakehouse();
+                let workspace = lakehouse.workspace();
+                workspace
+                    .write(
+                        "silver/notes.yml",
+                        "key: note_id\nsteps:\n  - transform: cast\n    columns:\n      \
+                         note_id: bigint\n",
+                    )
+                    .await
+                    .expect("pipeline");
+                crate::landing::land_file(
+                    storage.as_ref(),
+                    "notes.csv",
+                    None,
+                    Bytes::from_static(b"note_id,Body Text\n1,hello\n2,world\n"),
+                )
+                .await
+                .expect("land");
+                let before = workspace
+                    .read("models/staging/_sources.yml")
+                    .await
+                    .expect("sources");
+                lakehouse
+                    .run(&Stage::ALL, &mut |_| Flow::Continue)
+                    .await
+                    .expect("run all");
+                let after = workspace
+                    .read("models/staging/_sources.yml")
+                    .await
+                    .expect("sources");
+                assert!(after.starts_with(&before), "{after}");
+                let added = &after[before.len()..];
+                assert!(
+                    added.starts_with("      - name: notes\n        description: "),
+                    "{added}"
+                );
+                assert!(
+                    added.contains(
+                        "        columns:\n          - name: note_id\n            \
+                         data_type: bigint\n          - name: 'Body Text'\n            \
+                         data_type: varchar\n"
+                    ),
+                    "{added}"
+                );
+                let project = lakehouse.project().await.expect("project");
+                assert!(project
+                    .sources
+                    .values()
+                    .any(|source| source.source == "silver" && source.name == "notes"));
+                // Joined once: the next run adds nothing.
+                assert!(lakehouse.join_silver_sources().await.expect("join").is_empty());
+
+                workspace
+                    .write(
+                        "models/marts/notes_report.sql",
+                        "select * from {{ source('silver', 'notes') }}",
+                    )
+                    .await
+                    .expect("model");
+                let path = lakehouse.start_model("notes").await.expect("start");
+                assert_eq!(path, "models/staging/stg_notes.sql");
+                let text = workspace.read(&path).await.expect("staging model");
+                assert!(
+                    text.ends_with(
+                        "select\n    note_id,\n    \"Body Text\"\nfrom {{ source('silver', 'notes') }}\n"
+                    ),
+                    "{text}"
+                );
+                let again = lakehouse.start_model("notes").await.expect_err("exists");
+                assert!(again.to_string().contains("already in the project"), "{again}");
+                let missing = lakehouse.start_model("nobody").await.expect_err("no table");
+                assert_eq!(
+                    missing.to_string(),
+                    "silver/nobody does not exist yet: run Silver for it first"
+                );
+                let report = lakehouse
+                    .run(&[Stage::Gold], &mut |_| Flow::Continue)
+                    .await
+                    .expect("gold");
+                let gold = report.gold.expect("gold ran");
+                for model in ["notes_report", "stg_notes"] {
+                    let result = gold.result(model).expect(model);
+                    assert_eq!(result.status, NodeStatus::Success, "{}", result.message);
+                }
+                let console = lakehouse.sql_console().await.expect("console");
+                let output = console
+                    .run(
+                        "select count(*) from gold.notes_report join gold.stg_notes using (note_id)",
+                        &mut || false,
+                    )
+                    .await
+                    .expect("query");
+                assert_eq!(output.rows(0, 2).rows, [[Some("2".to_owned())]]);
+                // A board card for bronze/notes says it has a pipeline; one without does not.
+                crate::landing::land_file(
+                    storage.as_ref(),
+                    "memos.csv",
+                    None,
+                    Bytes::from_static(b"a,b\n1,2\n"),
+                )
+                .await
+                .expect("land");
+                lakehouse
+                    .run(&[Stage::Bronze], &mut |_| Flow::Continue)
+                    .await
+                    .expect("bronze");
+                let cards = lakehouse.board().await.expect("board");
+                assert!(card(&cards, "bronze/notes").has_pipeline);
+                assert!(!card(&cards, "bronze/memos").has_pipeline);
+            });
+    }
+
     #[test]
     fn every_operation_says_what_it_did_in_plain_words() {
         let metrics = |inserted, updated, deleted| WriteMetrics {

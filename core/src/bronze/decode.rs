@@ -1,5 +1,6 @@
 //! Landing files to Arrow, as-is: CSV and NDJSON values as their exact source text,
-//! Parquet with its own types. A record that cannot be parsed is kept as a row whose
+//! Parquet with its own types. A CSV file's field separator (`,` `;` tab `|`) is
+//! detected from its first lines. A record that cannot be parsed is kept as a row whose
 //! raw text is in `corrupt`, never dropped.
 
 use std::sync::Arc;
@@ -131,10 +132,125 @@ fn check_names(file: &str, names: &[String]) -> Result<(), BronzeError> {
     Ok(())
 }
 
+/// The field separators a CSV file may use, in the order a tie is decided.
+const SEPARATORS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Lines after the header that separator detection reads, at most.
+const SAMPLE_LINES: usize = 20;
+
+/// Bytes that separator detection reads, at most (a line cut there is left out).
+const SAMPLE_BYTES: usize = 1 << 16;
+
+/// A separator as a sentence names it.
+fn separator_name(separator: u8) -> String {
+    match separator {
+        b'\t' => "tab".to_owned(),
+        other => format!("'{}'", other as char),
+    }
+}
+
+/// How often each of [`SEPARATORS`] occurs outside quotes on the first lines of `data`
+/// (the header first, then up to [`SAMPLE_LINES`]); blank lines are left out.
+fn separator_counts(data: &[u8]) -> Vec<[usize; 4]> {
+    let mut lines = Vec::new();
+    let mut counts = [0; 4];
+    let mut quoted = false;
+    let mut blank = true;
+    for (at, &byte) in data.iter().enumerate() {
+        if at >= SAMPLE_BYTES || lines.len() > SAMPLE_LINES {
+            return lines;
+        }
+        match byte {
+            b'"' => {
+                quoted = !quoted;
+                blank = false;
+            }
+            b'\n' if !quoted => {
+                if !blank {
+                    lines.push(counts);
+                }
+                counts = [0; 4];
+                blank = true;
+            }
+            b'\r' => {}
+            _ if quoted => blank = false,
+            _ => {
+                if let Some(index) = SEPARATORS.iter().position(|s| *s == byte) {
+                    counts[index] += 1;
+                }
+                blank = false;
+            }
+        }
+    }
+    if !blank {
+        lines.push(counts);
+    }
+    lines
+}
+
+/// The field separator of a CSV file: of `,` `;` tab and `|`, the one that splits the
+/// header into more than one field and at least half of the next lines into as many
+/// (the others are malformed records, kept as such); more agreeing lines win, then
+/// more fields, then the order above. A file with none of them in its header is one
+/// column. A file whose lines agree on none is refused, saying how each splits them.
+fn detect_separator(file: &str, data: &[u8]) -> Result<u8, BronzeError> {
+    let lines = separator_counts(data);
+    let Some((header, rows)) = lines.split_first() else {
+        return Ok(b',');
+    };
+    let mut best: Option<(usize, usize, u8)> = None;
+    for (index, &separator) in SEPARATORS.iter().enumerate() {
+        let fields = header[index] + 1;
+        if fields < 2 {
+            continue;
+        }
+        let agreeing = rows.iter().filter(|row| row[index] + 1 == fields).count();
+        if agreeing * 2 < rows.len() {
+            continue;
+        }
+        if best.is_none_or(|(most, widest, _)| (agreeing, fields) > (most, widest)) {
+            best = Some((agreeing, fields, separator));
+        }
+    }
+    if let Some((_, _, separator)) = best {
+        return Ok(separator);
+    }
+    let splits: Vec<String> = SEPARATORS
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| header[*index] > 0)
+        .map(|(index, &separator)| {
+            let fields: Vec<String> = lines
+                .iter()
+                .map(|line| (line[index] + 1).to_string())
+                .collect();
+            format!(
+                "lines 1–{} split into {} fields on {}",
+                lines.len(),
+                fields.join(", "),
+                separator_name(separator)
+            )
+        })
+        .collect();
+    if splits.is_empty() {
+        return Ok(b',');
+    }
+    Err(invalid(
+        file,
+        format!(
+            "cannot tell the field separator: {} (every line of a CSV file has as many \
+             fields as its header)",
+            splits.join("; ")
+        ),
+    ))
+}
+
 fn decode_csv(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
     check_text(file, data, "CSV")?;
     let data = data.strip_prefix("\u{feff}".as_bytes()).unwrap_or(data);
+    let separator = detect_separator(file, data)?;
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
         .has_headers(false)
         .flexible(true)
         .from_reader(data);
@@ -145,7 +261,7 @@ fn decode_csv(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
                 batches: Vec::new(),
                 schema: Arc::new(Schema::empty()),
                 corrupt: Vec::new(),
-                separator: None,
+                separator: Some(char::from(separator)),
             })
         }
         Some(header) => header.map_err(|err| invalid(file, format!("header: {err}")))?,
@@ -214,7 +330,7 @@ fn decode_csv(file: &str, data: &[u8]) -> Result<Decoded, BronzeError> {
         batches,
         schema,
         corrupt,
-        separator: None,
+        separator: Some(char::from(separator)),
     })
 }
 

@@ -613,3 +613,83 @@ fn waiting_lists_the_landing_files_no_run_has_seen() {
         ["landing/trips/batch_2/trips.csv"]
     );
 }
+
+#[test]
+fn a_european_csv_export_lands_with_its_columns_and_values() {
+    // Semicolons between fields, decimal commas, DD.MM.YYYY dates, and a quoted field
+    // holding a semicolon.
+    let export = "Kundennummer;Name;Betrag;Datum;Notiz\r\n\
+                  1001;Müller;12,50;01.02.2026;\"bar; Kasse 2\"\r\n\
+                  1002;Schäfer;1.234,00;15.03.2026;\r\n\
+                  1003;\"Weiß, Anna\";0,99;31.12.2025;Rückgabe\r\n";
+    let file = decoded("kunden.csv", export.as_bytes()).expect("csv");
+    assert_eq!(file.separator, Some(';'));
+    let names: Vec<&str> = file
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(names, ["Kundennummer", "Name", "Betrag", "Datum", "Notiz"]);
+    assert_eq!(file.corrupt, [None, None, None]);
+
+    let (storage, checkpoint) = stores();
+    land(&storage, "kunden.csv", export.as_bytes());
+    let reports = ingest(&storage, &checkpoint);
+    assert_eq!(reports[0].files[0].separator, Some(';'));
+    assert_eq!(reports[0].rows(), 3);
+    let text = |name| column(&storage, "kunden", name);
+    let some = |values: &[&str]| {
+        values
+            .iter()
+            .map(|v| Some((*v).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(text("Betrag"), some(&["12,50", "1.234,00", "0,99"]));
+    assert_eq!(
+        text("Datum"),
+        some(&["01.02.2026", "15.03.2026", "31.12.2025"])
+    );
+    assert_eq!(text("Name"), some(&["Müller", "Schäfer", "Weiß, Anna"]));
+    assert_eq!(
+        text("Notiz"),
+        vec![
+            Some("bar; Kasse 2".to_owned()),
+            None,
+            Some("Rückgabe".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn separators_are_detected_and_lines_that_disagree_are_refused_by_name() {
+    for (text, separator) in [
+        ("a,b\n1,2\n", ','),
+        ("a;b;c\n1;2,5;3\n", ';'),
+        ("a\tb\n1\t2\n", '\t'),
+        ("a|b\n\"x|y\"|2\n", '|'),
+        ("only\n1\n2\n", ','),
+        ("a,b\n", ','),
+    ] {
+        let file = decoded("t.csv", text.as_bytes()).expect(text);
+        assert_eq!(file.separator, Some(separator), "{text:?}");
+        assert_eq!(file.malformed(), 0, "{text:?}");
+    }
+    let tabs = decoded("t.csv", b"a\tb\n1\t2\n").expect("tabs");
+    assert_eq!(tabs.batches[0].column(1).as_string::<i32>().value(0), "2");
+    // A malformed record among agreeing lines stays a malformed record.
+    let one_bad = decoded("t.csv", b"a;b\n1;2\n3\n4;5\n").expect("csv");
+    assert_eq!((one_bad.separator, one_bad.malformed()), (Some(';'), 1));
+    assert_eq!(
+        error_of("t.csv", b"a;b;c;d;e\n1;2;3;4;5;6;7\n1;2\n1;2;3\n"),
+        "t.csv: cannot tell the field separator: lines 1–4 split into 5, 7, 2, 3 fields \
+         on ';' (every line of a CSV file has as many fields as its header)"
+    );
+    // The sample's comma CSVs are read as before.
+    let sample = crate::sample::generate(&crate::sample::bundled_spec()).expect("generate");
+    for file in sample.files.iter().filter(|f| f.path.ends_with(".csv")) {
+        let decoded = decoded(&file.path, &file.data).expect(&file.path);
+        assert_eq!(decoded.separator, Some(','), "{}", file.path);
+        assert!(decoded.schema.fields().len() > 1, "{}", file.path);
+    }
+}

@@ -265,7 +265,7 @@ fn pipelines_run_after_the_tables_they_look_up_and_cycles_are_refused() {
 }
 
 #[test]
-fn missing_bronze_lookups_and_entities_are_named() {
+fn missing_bronze_and_entities_are_named_and_a_missing_lookup_waits() {
     let sample = generate(&crate::sample::bundled_spec()).expect("generate");
     let (storage, checkpoint) = stores();
     let runner = silver(&storage, &checkpoint);
@@ -276,11 +276,25 @@ fn missing_bronze_lookups_and_entities_are_named() {
     );
 
     block_on(land_and_ingest(&storage, &checkpoint, &sample, 1));
-    let err = block_on(runner.run("trips", &SilverOptions::default())).unwrap_err();
+    // A lookup table not built yet: trips waits, writes nothing, and says so.
+    let report = block_on(runner.run("trips", &SilverOptions::default())).unwrap();
+    assert_eq!(report.waiting_for.as_deref(), Some("silver/locations"));
+    assert_eq!(report.note.as_deref(), Some("waiting for silver/locations"));
+    assert_eq!((report.rows_in, report.version), (0, None));
+    assert!(!block_on(DeltaTable::new(storage.clone(), "silver/trips").exists()).unwrap());
+    assert!(block_on(runner.progress("trips")).unwrap().is_none());
+    let waiting = block_on(read_waiting(checkpoint.as_ref(), "trips")).unwrap();
     assert_eq!(
-        err.to_string(),
-        "trips: lookup table silver/locations does not exist yet (run Silver for it first)"
+        waiting.map(|w| w.table).as_deref(),
+        Some("silver/locations")
     );
+    // Once its lookup exists it runs, and waits no more.
+    block_on(runner.run("locations", &SilverOptions::default())).unwrap();
+    let report = block_on(runner.run("trips", &SilverOptions::default())).unwrap();
+    assert_eq!((report.waiting_for, report.rows_in), (None, 1999));
+    assert!(block_on(read_waiting(checkpoint.as_ref(), "trips"))
+        .unwrap()
+        .is_none());
     let err = block_on(runner.run("riders", &SilverOptions::default())).unwrap_err();
     assert!(err
         .to_string()
