@@ -145,7 +145,7 @@ test('a TLC yellow-taxi CSV dropped alone: Bronze, a reviewed Silver pipeline, a
   // 1. Dropped alone, it becomes bronze/yellow_trips after Run all.
   await drop(page, 'yellow_trips.csv', yellowTrips(YELLOW_ROWS));
   await runAll(page);
-  await card(page, 'bronze/yellow_trips').getByText(`${YELLOW_ROWS} rows`).waitFor({ timeout: 60_000 });
+  await card(page, 'bronze/yellow_trips').getByText(`${YELLOW_ROWS} rows`, { exact: true }).waitFor({ timeout: 60_000 });
   await screenshot(page, 'byod/1-bronze');
 
   // 2. The board offers a Silver pipeline; the proposal shows each column's type.
@@ -207,7 +207,7 @@ test('a TLC yellow-taxi CSV dropped alone: Bronze, a reviewed Silver pipeline, a
   assert.match(types.get('PULocationID') ?? '', /^Int64$/, JSON.stringify([...types]));
   assert.match(types.get('store_and_fwd_flag') ?? '', /^Utf8/, JSON.stringify([...types]));
   await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Pipeline', exact: true }).click();
-  await card(page, 'silver/yellow_trips').getByText(`${YELLOW_ROWS} rows`).waitFor({ timeout: 60_000 });
+  await card(page, 'silver/yellow_trips').getByText(`${YELLOW_ROWS} rows`, { exact: true }).waitFor({ timeout: 60_000 });
   assert.equal(
     await page.getByRole('button', { name: 'Create Silver pipeline for yellow_trips', exact: true }).count(),
     0,

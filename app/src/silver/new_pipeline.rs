@@ -220,6 +220,11 @@ fn column_row(state: DraftState, name: String, evidence: Option<ColumnEvidence>)
             view! { <option value=index.to_string() prop:selected=selected>{label}</option> }
         })
         .collect_view();
+    let misfit_class = if evidence.as_ref().is_some_and(|e| e.misfit_count > 0) {
+        "values misfits some"
+    } else {
+        "values misfits"
+    };
     let (examples, misfits, nulls, reason) = match &evidence {
         Some(evidence) => (
             values(&evidence.examples),
@@ -259,7 +264,7 @@ fn column_row(state: DraftState, name: String, evidence: Option<ColumnEvidence>)
                 />
             </td>
             <td class="values">{examples}</td>
-            <td class="values misfits">{misfits}</td>
+            <td class=misfit_class>{misfits}</td>
             <td class="number">{nulls}</td>
             <td class="reason">{reason}</td>
         </tr>
