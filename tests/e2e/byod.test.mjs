@@ -178,21 +178,33 @@ test('a TLC yellow-taxi CSV dropped alone: Bronze, a reviewed Silver pipeline, a
   assert.match(proposedYaml, /parse_timestamp/);
   await screenshot(page, 'byod/2-proposal');
 
-  // 3. An edit is previewed: store_and_fwd_flag kept as text changes the YAML.
+  // 3. Every edit is previewed: store_and_fwd_flag kept as text changes the YAML.
+  const yamlText = () => yaml.locator('pre').evaluate((pre) => pre.textContent);
+  const before = await yamlText();
   await type('store_and_fwd_flag').selectOption({ label: 'text' });
   await page.waitForFunction(
-    ([before]) => {
-      const region = document.querySelector('section.draft-yaml pre');
-      return region && region.textContent !== before;
-    },
-    [await yaml.locator('pre').innerText()],
+    (previous) => document.querySelector('section.draft-yaml pre')?.textContent !== previous,
+    before,
     { timeout: 60_000 },
   );
+  assert.notEqual(await yamlText(), before);
   assert.equal(await chosen(type('store_and_fwd_flag')), 'text');
+  // A step switched off is kept in the YAML as `enabled: false`, and back on.
+  const parseTimestamp = steps.getByRole('switch', { name: 'Run step parse_timestamp', exact: true });
+  await parseTimestamp.uncheck();
+  await yaml.getByText(/enabled: false/).waitFor({ timeout: 60_000 });
+  await parseTimestamp.check();
+  await yaml.getByText(/enabled: false/).waitFor({ state: 'detached', timeout: 60_000 });
+  // An ordering without a key is not a pipeline: the reason shows and Save waits.
+  const save = editor.getByRole('button', { name: 'Save pipeline', exact: true });
+  await sequence.selectOption({ label: 'tpep_dropoff_datetime' });
+  await editor.getByRole('alert').getByText(/needs a business key/).waitFor({ timeout: 60_000 });
+  assert.equal(await save.isDisabled(), true, 'Save waits for a valid draft');
+  await sequence.selectOption({ label: 'none' });
+  await editor.getByRole('alert').waitFor({ state: 'detached', timeout: 60_000 });
   assert.deepEqual(await unnamedControls(page), []);
 
   // 4. Save pipeline builds silver/yellow_trips with those types.
-  const save = editor.getByRole('button', { name: 'Save pipeline', exact: true });
   await save.and(page.locator(':enabled')).waitFor({ timeout: 60_000 });
   await save.click();
   await page.waitForURL(/#\/silver\/yellow_trips$/, { timeout: 240_000 });
