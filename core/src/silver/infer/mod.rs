@@ -8,7 +8,7 @@ mod draft;
 mod sample;
 mod types;
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod shapes;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
