@@ -654,6 +654,12 @@ fn tlc_yellow_trips_land_get_a_proposal_and_build_a_typed_key_less_silver() {
             ColumnType::Integer
         );
         assert_eq!(proposal.draft.key, None, "{}", proposal.key_reason);
+        assert_eq!(
+            proposal.key_reason,
+            "VendorID, RatecodeID, PULocationID, DOLocationID look like references to other \
+             tables and none is named yellow_trip_id or id; no id column is unique and never \
+             null: every row is kept (append)"
+        );
 
         let path = lakehouse
             .save_pipeline(&proposal.draft, false)
