@@ -315,7 +315,11 @@ fn steps(pipeline: &Pipeline) -> Vec<PipelineStepDetail> {
 
 /// A pipeline's settings as configuration.
 fn pipeline_config(pipeline: &Pipeline) -> Vec<(String, String)> {
-    let mut config = vec![("key".to_owned(), pipeline.key.join(", "))];
+    let key = match pipeline.key.is_empty() {
+        true => "none (every row is appended)".to_owned(),
+        false => pipeline.key.join(", "),
+    };
+    let mut config = vec![("key".to_owned(), key)];
     if let Some(sequence_by) = &pipeline.sequence_by {
         config.push(("sequence_by".to_owned(), sequence_by.clone()));
     }

@@ -236,7 +236,12 @@ impl PipelineDraft {
             steps.push(GeneratedStep {
                 name: numbered("parse_timestamp", index),
                 transform: "parse_timestamp",
-                description: format!("instants written {format}, into UTC"),
+                description: match format.as_str() {
+                    "iso8601" => "ISO-8601 instants, into UTC".to_owned(),
+                    "epoch_seconds" => "seconds since 1970, into UTC".to_owned(),
+                    "epoch_millis" => "milliseconds since 1970, into UTC".to_owned(),
+                    format => format!("instants written {format}, read as {timezone}"),
+                },
                 settings: vec![
                     format!("columns: {}", flow_list(columns.iter().map(String::as_str))),
                     format!("formats: [{}]", scalar(&format)),

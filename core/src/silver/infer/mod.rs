@@ -8,7 +8,7 @@ mod draft;
 mod sample;
 mod types;
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod shapes;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
@@ -445,7 +445,9 @@ fn key_rank(entity: &str, name: &str) -> u8 {
 }
 
 /// The business key: an id-like column, unique and never null in the sample, whose
-/// values are text or whole numbers; the entity's own id first. Or none, and why.
+/// values are text or whole numbers: the entity's own id (`<entity>_id`, `id`), or
+/// else the only id-like column (several, like `PULocationID` and `DOLocationID`, are
+/// references to other tables). Or none, and why.
 fn business_key(entity: &str, columns: &[ColumnEvidence], rows: u64) -> (Option<String>, String) {
     let mut candidates: Vec<(&ColumnEvidence, u8)> = columns
         .iter()
@@ -455,6 +457,18 @@ fn business_key(entity: &str, columns: &[ColumnEvidence], rows: u64) -> (Option<
         })
         .collect();
     candidates.sort_by_key(|(_, rank)| std::cmp::Reverse(*rank));
+    let mut references = String::new();
+    if candidates.len() > 1 {
+        let names: Vec<&str> = candidates.iter().map(|(c, _)| c.name.as_str()).collect();
+        candidates.retain(|(_, rank)| *rank == 2);
+        if candidates.is_empty() {
+            references = format!(
+                "{} look like references to other tables and none is named {}_id or id; ",
+                names.join(", "),
+                singular(entity)
+            );
+        }
+    }
     let unique = candidates.iter().find(|(column, _)| {
         rows > 0 && column.nulls == 0 && column.misfit_count == 0 && column.distinct == rows
     });
@@ -482,7 +496,10 @@ fn business_key(entity: &str, columns: &[ColumnEvidence], rows: u64) -> (Option<
         .unwrap_or_default();
     (
         None,
-        format!("{why}no id column is unique and never null: every row is kept (append)"),
+        format!(
+            "{references}{why}no id column is unique and never null: every row is kept \
+             (append)"
+        ),
     )
 }
 

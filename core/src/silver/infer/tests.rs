@@ -654,6 +654,12 @@ fn tlc_yellow_trips_land_get_a_proposal_and_build_a_typed_key_less_silver() {
             ColumnType::Integer
         );
         assert_eq!(proposal.draft.key, None, "{}", proposal.key_reason);
+        assert_eq!(
+            proposal.key_reason,
+            "VendorID, RatecodeID, PULocationID, DOLocationID look like references to other \
+             tables and none is named yellow_trip_id or id; no id column is unique and never \
+             null: every row is kept (append)"
+        );
 
         let path = lakehouse
             .save_pipeline(&proposal.draft, false)
@@ -843,4 +849,61 @@ fn proposals_and_saves_refuse_what_they_cannot_do() {
             "{err}"
         );
     });
+}
+
+#[test]
+fn typed_parquet_columns_are_proposed_as_their_types_and_the_pipeline_keeps_them() {
+    use arrow::array::{BooleanArray, Float64Array, Int64Array, TimestampMicrosecondArray};
+    let schema = Schema::new(vec![
+        Field::new("order_id", DataType::Int64, true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new(
+            "created_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("paid", DataType::Boolean, true),
+        Field::new("_corrupt_record", DataType::Utf8, true),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+            Arc::new(Float64Array::from(vec![Some(49.44), Some(7.5), None])),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![1_704_070_675_000_000, 0, 1])
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(BooleanArray::from(vec![true, false, true])),
+            Arc::new(StringArray::from(vec![None::<&str>; 3])),
+        ],
+    )
+    .unwrap();
+    let proposal = propose("orders", &batch, 3);
+    let types: Vec<&ColumnType> = proposal.columns.iter().map(|c| &c.proposed).collect();
+    assert_eq!(
+        types,
+        [
+            &ColumnType::Integer,
+            &decimal(10, 2, false),
+            &utc("iso8601"),
+            &ColumnType::Boolean
+        ]
+    );
+    assert_eq!(proposal.draft.key.as_deref(), Some("order_id"));
+    let run = proposal
+        .draft
+        .pipeline()
+        .unwrap()
+        .run(batch, &StepContext::new())
+        .unwrap();
+    assert!(run.rejections.is_empty());
+    assert_eq!(
+        strings(&run.rows, "amount"),
+        [Some("49.44".into()), Some("7.50".into()), None]
+    );
+    assert_eq!(
+        strings(&run.rows, "created_at")[0].as_deref(),
+        Some("2024-01-01T00:57:55Z")
+    );
 }
