@@ -386,7 +386,8 @@ pub enum LakehouseError {
     StepFailed {
         /// The stage the step belongs to.
         stage: Stage,
-        /// The step: a table (`silver/trips`), or a Gold node's name.
+        /// The step: a table (`silver/trips`), the `silver` source's file, or
+        /// `dbt build` for Gold (a Gold node's failure is its result, not an error).
         table: String,
         /// Why it failed.
         source: Box<LakehouseError>,
