@@ -974,6 +974,13 @@ fn print_batch(report: &BatchReport) {
         if !file.new_columns.is_empty() {
             line.push_str(&format!(", new columns: {}", file.new_columns.join(", ")));
         }
+        match file.separator {
+            Some('\t') => line.push_str(", tab-separated"),
+            Some(separator) if separator != ',' => {
+                line.push_str(&format!(", separated by '{separator}'"));
+            }
+            _ => {}
+        }
         println!("{line}");
     }
 }

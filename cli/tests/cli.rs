@@ -1042,3 +1042,73 @@ fn versions_prints_a_customers_deletion_restore_origins_and_facts() {
     assert!(String::from_utf8_lossy(&not_scd2.stderr)
         .contains("gold.fact_trips is not an SCD2 relation (there are: gold.dim_customer"));
 }
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn pipeline_lets_trips_wait_for_locations_and_a_failed_step_says_what_stayed_committed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let project = dir.path().join("project");
+    copy_folder(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")),
+        &project,
+    );
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample_data");
+    let land = |name: &str, file: &str| {
+        let folder = dir.path().join(name);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        let file_name = file.rsplit('/').next().expect("name");
+        std::fs::copy(format!("{sample}/{file}"), folder.join(file_name)).expect("copy");
+        folder
+    };
+    let warehouse = dir.path().join("warehouse");
+    let at = |args: &[&str]| {
+        let mut all = vec![
+            "--warehouse",
+            warehouse.to_str().expect("utf-8"),
+            "--project",
+            project.to_str().expect("utf-8"),
+        ];
+        all.extend_from_slice(args);
+        medallion(&all)
+    };
+    let trips = land("first", "batch_002/trips.csv");
+    succeeded(&at(&["land", trips.to_str().expect("utf-8")]));
+    let out = succeeded(&at(&["pipeline"]));
+    assert!(
+        out.contains("silver/trips  waiting for silver/locations\n"),
+        "{out}"
+    );
+
+    // A pipeline that fails when it runs: the run stops there, exit 1.
+    std::fs::write(
+        project.join("silver/trips.yml"),
+        "key: no_such_column\nsteps: []\n",
+    )
+    .expect("write");
+    let locations = land("second", "batch_001/locations.csv");
+    succeeded(&at(&["land", locations.to_str().expect("utf-8")]));
+    let failed = at(&["pipeline"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains(
+            "error: Silver step silver/trips failed: silver/trips.yml: no_such_column is not \
+             in the pipeline's output. Still committed from this run: bronze/locations v"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains(", silver/locations v"), "{stderr}");
+}

@@ -392,7 +392,8 @@ pub enum LakehouseError {
     StepFailed {
         /// The stage the step belongs to.
         stage: Stage,
-        /// The step: a table (`silver/trips`), or a Gold node's name.
+        /// The step: a table (`silver/trips`), the `silver` source's file, or
+        /// `dbt build` for Gold (a Gold node's failure is its result, not an error).
         table: String,
         /// Why it failed.
         source: Box<LakehouseError>,
@@ -694,13 +695,18 @@ impl Lakehouse {
             }
         }
         if stages.contains(&Stage::Silver) || stages.contains(&Stage::Gold) {
-            // New Silver tables are sources before Gold compiles.
-            self.join_silver_sources()
-                .await
-                .map_err(|err| step_failed(Stage::Silver, SOURCES_FILE, err))?;
+            // New Silver tables are sources before Gold compiles. A project that does
+            // not parse is Gold's error to report.
+            if let Ok(project) = self.project().await {
+                self.join_sources_of(&project)
+                    .await
+                    .map_err(|err| step_failed(Stage::Silver, SOURCES_FILE, err))?;
+            }
         }
         if stages.contains(&Stage::Gold) {
-            self.run_gold(&RunOptions::default(), steps, report)
+            // Unwrapped: a project that does not parse names its file.
+            let project = self.project().await?;
+            self.run_gold(project, &RunOptions::default(), steps, report)
                 .await
                 .map_err(|err| step_failed(Stage::Gold, GOLD_STEP, err))?;
         }
@@ -710,11 +716,11 @@ impl Lakehouse {
     /// Runs Gold's nodes that `options` select, telling `steps` each node's result.
     async fn run_gold(
         &self,
+        project: Project,
         options: &RunOptions,
         steps: &mut Steps<'_>,
         report: &mut RunReport,
     ) -> Result<(), LakehouseError> {
-        let project = self.project().await?;
         let runner = ModelRunner::new(self.storage.clone(), project);
         let gold = runner
             .run_observed(Command::Build, options, &mut |result, done, total| {
@@ -1257,7 +1263,7 @@ mod tests {
                 );
                 // The board shows what is committed.
                 let cards = lakehouse.board().await.expect("board");
-                assert_eq!(card(&cards, "silver/customers").version, 0);
+                assert_eq!(card(&cards, "silver/customers").version, 1);
                 // Again: nothing new is committed before the same step fails.
                 let err = lakehouse
                     .run(&Stage::ALL, &mut |_| Flow::Continue)

@@ -245,11 +245,14 @@ impl Lakehouse {
             {
                 return Ok(());
             }
+            // A new entity's table joins the `silver` source before Gold selects it.
+            self.join_silver_sources().await?;
         }
         let options = RunOptions {
             select: vec![select],
             ..RunOptions::default()
         };
-        self.run_gold(&options, steps, report).await
+        self.run_gold(self.project().await?, &options, steps, report)
+            .await
     }
 }

@@ -230,7 +230,14 @@ impl Lakehouse {
     /// added, as `silver/<entity>`. [`Lakehouse::run`] runs it after the Silver stage.
     /// A project that declares no `silver` source is left as it is.
     pub async fn join_silver_sources(&self) -> Result<Vec<String>, LakehouseError> {
-        let project = self.project().await?;
+        self.join_sources_of(&self.project().await?).await
+    }
+
+    /// [`Lakehouse::join_silver_sources`] for `project`, parsed from the workspace.
+    pub(super) async fn join_sources_of(
+        &self,
+        project: &Project,
+    ) -> Result<Vec<String>, LakehouseError> {
         let declared: Vec<&SourceTable> = project
             .sources
             .values()
@@ -343,5 +350,94 @@ impl Lakehouse {
             .iter()
             .map(|field| (field.name().clone(), data_type(field.data_type())))
             .collect())
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    fn notes() -> Vec<(String, Vec<(String, String)>)> {
+        vec![(
+            "notes".to_owned(),
+            vec![("note_id".to_owned(), "bigint".to_owned())],
+        )]
+    }
+
+    const NOTES: &str = "- name: notes\n  description: The Silver table silver/notes (added by \
+                         medallion when Silver built it).\n  columns:\n    - name: note_id\n      \
+                         data_type: bigint\n";
+
+    /// `NOTES` indented by `at` spaces.
+    fn notes_at(at: usize) -> String {
+        NOTES
+            .lines()
+            .map(|line| format!("{}{line}\n", " ".repeat(at)))
+            .collect()
+    }
+
+    #[test]
+    fn tables_are_inserted_after_the_sources_last_table_keeping_everything_else() {
+        let text = "version: 2\n\n# Our sources.\nsources:\n  - name: silver # built by medallion\n    \
+                    tables:\n      - name: trips\n        columns:\n          - name: trip_id\n\n      \
+                    # more tables go here\n  - name: raw\n    tables:\n      - name: events\n";
+        let edited = insert_tables(text, "silver", &notes()).expect("edit");
+        let want = format!(
+            "version: 2\n\n# Our sources.\nsources:\n  - name: silver # built by medallion\n    \
+             tables:\n      - name: trips\n        columns:\n          - name: trip_id\n{}\n      \
+             # more tables go here\n  - name: raw\n    tables:\n      - name: events\n",
+            notes_at(6)
+        );
+        assert_eq!(edited, want);
+
+        // Sequences not indented under their key, quotes, no final newline.
+        let text = "sources:\n- name: 'silver'\n  tables:\n  - name: trips";
+        let edited = insert_tables(text, "silver", &notes()).expect("edit");
+        assert_eq!(
+            edited,
+            format!(
+                "sources:\n- name: 'silver'\n  tables:\n  - name: trips\n{}",
+                notes_at(2)
+            )
+        );
+    }
+
+    #[test]
+    fn a_shape_the_edit_does_not_know_is_refused_saying_why() {
+        for (text, why) in [
+            ("version: 2\n", "no top-level `sources:` list"),
+            (
+                "sources:\n  - name: raw\n    tables:\n      - name: a\n",
+                "no item `- name: silver` under `sources:`",
+            ),
+            (
+                "sources:\n  - name: silver\n    schema: silver\n",
+                "the `silver` source has no `tables:` list",
+            ),
+            (
+                "sources:\n  - name: silver\n    tables: [{name: trips}]\n",
+                "the `silver` source's `tables:` is not a block list (one `- name:` per line)",
+            ),
+        ] {
+            assert_eq!(insert_tables(text, "silver", &notes()).unwrap_err(), why);
+        }
+    }
+
+    #[test]
+    fn names_are_quoted_where_yaml_or_sql_need_it() {
+        assert_eq!(yaml_scalar("trip_id"), "trip_id");
+        assert_eq!(yaml_scalar("Body Text"), "'Body Text'");
+        assert_eq!(yaml_scalar("it's"), "'it''s'");
+        assert_eq!(sql_identifier("trip_id"), "trip_id");
+        assert_eq!(sql_identifier("VendorID"), "\"VendorID\"");
+        assert_eq!(data_type(&DataType::Decimal128(10, 2)), "decimal(10,2)");
+        assert_eq!(
+            data_type(&DataType::Timestamp(
+                arrow::datatypes::TimeUnit::Microsecond,
+                Some("UTC".into())
+            )),
+            "timestamp with time zone"
+        );
+        assert!(!is_entity("Notes") && !is_entity("1x") && is_entity("yellow_trips"));
     }
 }

@@ -20,7 +20,9 @@
 //!   removes it. A pipeline without a key appends its rows instead. Every commit carries `txn {appId: medallion-silver-<entity>,
 //!   version: <Bronze version>}`, so a run interrupted after a commit is not applied
 //!   twice. A full refresh rebuilds both tables from all of Bronze and gives the same
-//!   rows.
+//!   rows. An entity whose lookup table does not exist yet waits: nothing runs, its
+//!   report says `waiting for silver/locations`, the checkpoint keeps
+//!   `silver/<entity>/waiting` until it runs, and the other entities go on.
 
 pub mod infer;
 mod pipeline;
