@@ -375,13 +375,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let checkpoint = FileCheckpointStore::open(cli.warehouse.join(CHECKPOINT_DIR))?;
             // The steps the playground (or a Lakehouse) switched off stay off here.
             apply_step_switches(&checkpoint, &mut pipelines).await?;
-            let runner = Silver::new(Arc::new(warehouse()?), Arc::new(checkpoint), pipelines)?;
+            let checkpoint = Arc::new(checkpoint);
+            let runner = Silver::new(Arc::new(warehouse()?), checkpoint.clone(), pipelines)?;
             let options = SilverOptions { full_refresh };
             let reports = match entity {
                 Some(entity) => vec![runner.run(&entity, &options).await?],
                 None => runner.run_all(&options).await?,
             };
             reports.iter().for_each(print_silver);
+            // A new Silver table is a dbt source at once, as after the playground's runs;
+            // a folder without a dbt project (or one that does not parse: the build says
+            // why) has no source to join.
+            let lakehouse = Lakehouse::new(
+                Arc::new(warehouse()?),
+                checkpoint,
+                project_folder(&cli.project)?,
+            );
+            if lakehouse.project().await.is_ok() {
+                for table in lakehouse.join_silver_sources().await? {
+                    println!("{table} joined the silver source");
+                }
+            }
             Ok(())
         }
         Command::Tables => {

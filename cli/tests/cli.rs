@@ -486,6 +486,56 @@ fn silver_init_writes_an_inferred_pipeline_that_silver_then_runs() {
     assert!(shown.contains("2026-01-05T09:00:00"), "{shown}");
     assert!(shown.contains("1234.50"), "{shown}");
     assert!(shown.contains("| hello world |"), "{shown}");
+    assert!(
+        !built.contains("joined the silver source"),
+        "no dbt project: {built}"
+    );
+}
+
+#[test]
+fn silver_joins_a_new_table_to_the_silver_source_and_a_model_over_it_builds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = dir.path().join("warehouse");
+    let warehouse = warehouse.to_str().expect("utf-8");
+    let project = dir.path().join("project");
+    copy_folder(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")),
+        &project,
+    );
+    let project = project.to_str().expect("utf-8");
+    let notes = dir.path().join("notes.csv");
+    std::fs::write(&notes, "note_id;body;score\n1;hi;1,5\n2;yo;2,25\n").expect("write");
+    let at = |args: &[&str]| {
+        let mut all = vec!["--warehouse", warehouse, "--project", project];
+        all.extend_from_slice(args);
+        medallion(&all)
+    };
+    succeeded(&at(&["land", notes.to_str().expect("utf-8")]));
+    succeeded(&at(&["ingest"]));
+    succeeded(&at(&["silver", "init", "notes"]));
+    let built = succeeded(&at(&["silver", "--entity", "notes"]));
+    assert!(
+        built.contains("silver/notes joined the silver source"),
+        "{built}"
+    );
+    let sources =
+        std::fs::read_to_string(format!("{project}/models/staging/_sources.yml")).expect("sources");
+    assert!(sources.contains("      - name: notes\n"), "{sources}");
+    std::fs::write(
+        format!("{project}/models/staging/stg_note_scores.sql"),
+        "select sum(score) as total from {{ source('silver', 'notes') }}\n",
+    )
+    .expect("write");
+    succeeded(&at(&["build", "--select", "stg_note_scores"]));
+    let total = succeeded(&at(&[
+        "sql",
+        "select total from gold.stg_note_scores",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(total.trim(), "total\n3.75", "{total}");
+    let again = succeeded(&at(&["silver", "--entity", "notes"]));
+    assert!(!again.contains("joined"), "joined once: {again}");
 }
 
 /// The core's fixture dbt project, with its two Silver source tables written into

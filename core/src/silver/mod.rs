@@ -17,9 +17,9 @@
 //!   `silver/<entity>_quarantine` with `_error`, `_step`, `_source_file` and
 //!   `_batch_id`, and merges the rest into `silver/<entity>` on the key: a newer
 //!   version replaces the row, an older or identical one changes nothing, a deletion
-//!   removes it. A pipeline without a key appends its rows instead. Every commit carries `txn {appId: medallion-silver-<entity>,
-//!   version: <Bronze version>}`, so a run interrupted after a commit is not applied
-//!   twice. A full refresh rebuilds both tables from all of Bronze and gives the same
+//!   removes it; a pipeline without a key appends its rows instead. Every commit
+//!   carries `txn {appId: medallion-silver-<entity>, version: <Bronze version>}`, so a
+//!   run interrupted after a commit is not applied twice. A full refresh rebuilds both tables from all of Bronze and gives the same
 //!   rows. An entity whose lookup table does not exist yet waits: nothing runs, its
 //!   report says `waiting for silver/locations`, the checkpoint keeps
 //!   `silver/<entity>/waiting` until it runs, and the other entities go on.
@@ -244,12 +244,12 @@ pub(crate) struct SilverWaiting {
     pub(crate) since_ms: i64,
 }
 
-/// What the checkpoint says `entity` waits for, if it waits.
-pub(crate) async fn read_waiting(
+/// The JSON value `checkpoint` holds at `key`, if any; an unreadable one is named by
+/// its key.
+async fn read_entry<T: serde::de::DeserializeOwned>(
     checkpoint: &dyn CheckpointStore,
-    entity: &str,
-) -> Result<Option<SilverWaiting>, SilverError> {
-    let key = waiting_key(entity);
+    key: String,
+) -> Result<Option<T>, SilverError> {
     match checkpoint.get(&key).await? {
         None => Ok(None),
         Some(bytes) => {
@@ -263,23 +263,20 @@ pub(crate) async fn read_waiting(
     }
 }
 
+/// What the checkpoint says `entity` waits for, if it waits.
+pub(crate) async fn read_waiting(
+    checkpoint: &dyn CheckpointStore,
+    entity: &str,
+) -> Result<Option<SilverWaiting>, SilverError> {
+    read_entry(checkpoint, waiting_key(entity)).await
+}
+
 /// What `checkpoint` holds for `entity`'s Silver stream ([`Silver::progress`]).
 pub(crate) async fn read_progress(
     checkpoint: &dyn CheckpointStore,
     entity: &str,
 ) -> Result<Option<SilverProgress>, SilverError> {
-    let key = progress_key(entity);
-    match checkpoint.get(&key).await? {
-        None => Ok(None),
-        Some(bytes) => {
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|err| SilverError::CorruptCheckpoint {
-                    key,
-                    detail: err.to_string(),
-                })
-        }
-    }
+    read_entry(checkpoint, progress_key(entity)).await
 }
 
 /// The report of `entity`'s last Silver run that processed Bronze rows, as the

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::array::{
+    Array, ArrayRef, Date32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -140,6 +142,40 @@ pub(crate) fn parse_instant(text: &str, format: &str, zone: Zone) -> Option<i64>
     }
 }
 
+/// Each non-blank value of the text column `source` read by `parse`, blank ones null. A
+/// value `parse` cannot read is null, and with `on_error: quarantine` rejects its row in
+/// `errors` as "`column` is not a `what`".
+fn parse_text<T>(
+    source: &ArrayRef,
+    column: &str,
+    what: &str,
+    on_error: OnError,
+    errors: &mut [Option<String>],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<Option<T>>, TransformError> {
+    let strings = source
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| TransformError::UnsupportedType {
+            column: column.to_owned(),
+            data_type: source.data_type().clone(),
+        })?;
+    let mut values = Vec::with_capacity(strings.len());
+    for (row, error) in errors.iter_mut().enumerate() {
+        let text = strings.is_valid(row).then(|| strings.value(row));
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            values.push(None);
+            continue;
+        };
+        let value = parse(text);
+        if value.is_none() && on_error == OnError::Quarantine && error.is_none() {
+            *error = Some(format!("`{column}` is not a {what}: {}", quote(text)));
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
+
 fn utc_micros() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
@@ -161,32 +197,18 @@ impl Transform for ParseTimestamp {
             let source = batch.column(index).clone();
             let parsed = match source.data_type() {
                 DataType::Utf8 => {
-                    let Some(strings) = source.as_any().downcast_ref::<StringArray>() else {
-                        return Err(TransformError::UnsupportedType {
-                            column: column.clone(),
-                            data_type: DataType::Utf8,
-                        });
-                    };
-                    let mut values = Vec::with_capacity(strings.len());
-                    for (row, error) in errors.iter_mut().enumerate() {
-                        let text = strings.is_valid(row).then(|| strings.value(row));
-                        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-                            values.push(None);
-                            continue;
-                        };
-                        let micros = self
-                            .formats
-                            .iter()
-                            .find_map(|format| parse_instant(text, format, self.timezone));
-                        if micros.is_none()
-                            && self.on_error == OnError::Quarantine
-                            && error.is_none()
-                        {
-                            *error =
-                                Some(format!("`{column}` is not a timestamp: {}", quote(text)));
-                        }
-                        values.push(micros);
-                    }
+                    let values = parse_text(
+                        &source,
+                        column,
+                        "timestamp",
+                        self.on_error,
+                        &mut errors,
+                        |text| {
+                            self.formats
+                                .iter()
+                                .find_map(|format| parse_instant(text, format, self.timezone))
+                        },
+                    )?;
                     Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
                 }
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
@@ -285,29 +307,18 @@ impl Transform for ParseDate {
             let source = batch.column(index).clone();
             let parsed: Arc<dyn Array> = match source.data_type() {
                 DataType::Utf8 => {
-                    let Some(strings) = source.as_any().downcast_ref::<StringArray>() else {
-                        return Err(TransformError::UnsupportedType {
-                            column: column.clone(),
-                            data_type: DataType::Utf8,
-                        });
-                    };
-                    let mut values = Vec::with_capacity(strings.len());
-                    for (row, error) in errors.iter_mut().enumerate() {
-                        let text = strings.is_valid(row).then(|| strings.value(row));
-                        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-                            values.push(None);
-                            continue;
-                        };
-                        let day = self
-                            .formats
-                            .iter()
-                            .find_map(|format| parse_day(text, format));
-                        if day.is_none() && self.on_error == OnError::Quarantine && error.is_none()
-                        {
-                            *error = Some(format!("`{column}` is not a date: {}", quote(text)));
-                        }
-                        values.push(day);
-                    }
+                    let values = parse_text(
+                        &source,
+                        column,
+                        "date",
+                        self.on_error,
+                        &mut errors,
+                        |text| {
+                            self.formats
+                                .iter()
+                                .find_map(|format| parse_day(text, format))
+                        },
+                    )?;
                     Arc::new(Date32Array::from(values))
                 }
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
