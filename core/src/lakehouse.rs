@@ -330,6 +330,21 @@ pub struct ResetReport {
 /// Where the workspace keeps the Silver pipelines.
 const SILVER_FOLDER: &str = "silver/";
 
+/// Whether `path` is a pipeline file of the workspace: `silver/<entity>.yml`.
+fn is_pipeline_path(path: &str) -> bool {
+    path.strip_prefix(SILVER_FOLDER).is_some_and(|name| {
+        (name.ends_with(".yml") || name.ends_with(".yaml")) && !name.contains('/')
+    })
+}
+
+/// A pipeline file's entity: `silver/trips.yml` is `trips`.
+fn pipeline_entity(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))
+        .unwrap_or(name)
+}
+
 /// The step that joins new Silver tables to the `silver` source, named by its file.
 const SOURCES_FILE: &str = "models/staging/_sources.yml";
 
@@ -778,13 +793,21 @@ impl Lakehouse {
 
     /// The workspace's pipeline files, `silver/<entity>.yml`: path and text.
     async fn pipeline_files(&self) -> Result<Vec<(String, String)>, LakehouseError> {
-        let mut files = self.workspace.files().await?;
-        files.retain(|(path, _)| {
-            path.strip_prefix(SILVER_FOLDER).is_some_and(|name| {
-                (name.ends_with(".yml") || name.ends_with(".yaml")) && !name.contains('/')
-            })
-        });
+        let mut files = Vec::new();
+        for path in self.pipeline_paths().await? {
+            let text = self.workspace.read(&path).await?;
+            files.push((path, text));
+        }
         Ok(files)
+    }
+
+    /// The workspace's pipeline files' paths, `silver/<entity>.yml`, without reading
+    /// them.
+    async fn pipeline_paths(&self) -> Result<Vec<String>, LakehouseError> {
+        let mut paths = self.workspace.paths().await?;
+        paths.retain(|path| is_pipeline_path(path));
+        paths.sort();
+        Ok(paths)
     }
 
     /// The lineage graph, each node with its table now and its last run.
@@ -966,16 +989,10 @@ impl Lakehouse {
     /// The entities with a pipeline file, `silver/<entity>.yml`, by the file's name.
     async fn pipeline_entities(&self) -> Result<Vec<String>, LakehouseError> {
         Ok(self
-            .pipeline_files()
+            .pipeline_paths()
             .await?
-            .into_iter()
-            .filter_map(|(path, _)| {
-                let name = path.strip_prefix(SILVER_FOLDER)?;
-                let entity = name
-                    .strip_suffix(".yml")
-                    .or_else(|| name.strip_suffix(".yaml"))?;
-                Some(entity.to_owned())
-            })
+            .iter()
+            .map(|path| pipeline_entity(path).to_owned())
             .collect())
     }
 

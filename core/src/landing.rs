@@ -102,12 +102,16 @@ pub fn entity_from_file_name(file_name: &str) -> Result<String, LandingError> {
     Ok(entity)
 }
 
-fn validate_entity(file: &str, entity: &str) -> Result<(), LandingError> {
-    let valid = !entity.is_empty()
-        && entity
+/// Whether `name` can name an entity: lowercase letters, digits and `_`, not empty.
+pub fn is_entity_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if valid {
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn validate_entity(file: &str, entity: &str) -> Result<(), LandingError> {
+    if is_entity_name(entity) {
         Ok(())
     } else {
         Err(LandingError::InvalidEntity {

@@ -3,7 +3,10 @@
 
 use datafusion::common::instant::Instant;
 
-use super::{silver_step, Flow, Lakehouse, LakehouseError, RunProgress, RunReport, Stage, Steps};
+use super::{
+    pipeline_entity, silver_step, Flow, Lakehouse, LakehouseError, RunProgress, RunReport, Stage,
+    Steps,
+};
 use crate::editor::{
     self, CompiledFile, Completions, Diagnostic, EditorError, Severity, StepResult,
 };
@@ -34,14 +37,6 @@ fn node_of<'a>(project: &'a Project, path: &str) -> Option<&'a Node> {
     project.nodes.values().find(|node| {
         node.original_file_path == path && !matches!(node.test, Some(TestKind::Generic { .. }))
     })
-}
-
-/// A pipeline file's entity: `silver/trips.yml` is `trips`.
-fn pipeline_entity(path: &str) -> &str {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.strip_suffix(".yml")
-        .or_else(|| name.strip_suffix(".yaml"))
-        .unwrap_or(name)
 }
 
 impl Lakehouse {

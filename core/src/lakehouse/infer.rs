@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::silver_view::step_configs;
-use super::{Lakehouse, LakehouseError, SilverStepView};
+use super::{pipeline_entity, Lakehouse, LakehouseError, SilverStepView};
 use crate::delta::DeltaTable;
 use crate::silver::infer::read_sample;
 use crate::silver::{propose, Pipeline, PipelineDraft, PipelineProposal, SilverError};
@@ -48,21 +48,9 @@ pub struct PipelinePreview {
     pub error: Option<String>,
 }
 
-/// The entity of a pipeline file's project path: `silver/trips.yml` is `trips`.
-fn file_entity(path: &str) -> &str {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.strip_suffix(".yml")
-        .or_else(|| name.strip_suffix(".yaml"))
-        .unwrap_or(name)
-}
-
 /// `entity`, if it is a valid entity name.
 fn checked_entity(entity: &str) -> Result<&str, InferError> {
-    let valid = !entity.is_empty()
-        && entity
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    match valid {
+    match crate::landing::is_entity_name(entity) {
         true => Ok(entity),
         false => Err(InferError::InvalidEntity {
             entity: entity.to_owned(),
@@ -74,13 +62,12 @@ impl Lakehouse {
     /// The Bronze entities without a Silver pipeline, sorted: their proposals come from
     /// [`Lakehouse::propose_pipeline`].
     pub async fn entities_without_pipeline(&self) -> Result<Vec<String>, LakehouseError> {
-        let files = self.pipeline_files().await?;
-        let with_pipeline: Vec<&str> = files.iter().map(|(path, _)| file_entity(path)).collect();
+        let with_pipeline = self.pipeline_entities().await?;
         let mut entities: Vec<String> = warehouse::list_tables(self.storage.as_ref())
             .await?
             .iter()
             .filter_map(|table| table.strip_prefix("bronze/"))
-            .filter(|entity| !with_pipeline.contains(entity))
+            .filter(|entity| !with_pipeline.iter().any(|known| known == entity))
             .map(str::to_owned)
             .collect();
         entities.sort();
@@ -90,11 +77,10 @@ impl Lakehouse {
     /// The project path of `entity`'s pipeline file, if it has one.
     async fn pipeline_file_of(&self, entity: &str) -> Result<Option<String>, LakehouseError> {
         Ok(self
-            .pipeline_files()
+            .pipeline_paths()
             .await?
             .into_iter()
-            .map(|(path, _)| path)
-            .find(|path| file_entity(path) == entity))
+            .find(|path| pipeline_entity(path) == entity))
     }
 
     /// Reads up to [`crate::silver::SAMPLE_ROWS`] rows of `bronze/<entity>` (the newest

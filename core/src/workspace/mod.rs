@@ -506,9 +506,10 @@ impl Workspace {
         Ok(())
     }
 
-    /// The project's paths in the store: not hidden, not generated, and for a folder
-    /// only at the root or in the project's folders.
-    async fn paths(&self) -> Result<Vec<String>, WorkspaceError> {
+    /// The project's paths in the store, unsorted, without reading the files: not
+    /// hidden, not generated, and for a folder only at the root or in the project's
+    /// folders.
+    pub async fn paths(&self) -> Result<Vec<String>, WorkspaceError> {
         self.ensure_copied().await?;
         let mut paths: Vec<String> = self
             .storage
